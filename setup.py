@@ -1,0 +1,41 @@
+"""Install paddleseg-imbalance: `pip install -e ".[cpu,test]"` (or `[gpu,test]`)."""
+import re
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+VERSION = re.search(r'__version__ = "([^"]+)"',
+                    (HERE / "paddleseg_imbalance" / "__init__.py").read_text()).group(1)
+
+setup(
+    name="paddleseg-imbalance",
+    version=VERSION,
+    description="PaddleSeg plugin for class-imbalanced semantic segmentation",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9,<3.13",
+    packages=find_packages(include=["paddleseg_imbalance", "paddleseg_imbalance.*"]),
+    install_requires=[
+        "paddleseg==2.8.0",
+        # paddleseg 2.8.0 pins opencv-python<=4.6, built against numpy 1.
+        "numpy>=1.21,<2",
+        "opencv-python<=4.6.0",
+        # visualdl (a paddleseg dependency) pulls pandas; pandas 3 wants numpy 2.
+        "pandas<3",
+        "pyyaml>=5.1",
+        "pillow",
+        "tqdm",
+        "prettytable",
+    ],
+    extras_require={
+        "cpu": ["paddlepaddle>=2.6.2,!=3.0.0b*"],
+        "gpu": ["paddlepaddle-gpu>=2.6.2"],
+        "test": ["pytest>=7", "scikit-learn"],
+    },
+    entry_points={"console_scripts": ["paddleseg-imbalance=paddleseg_imbalance.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Image Recognition",
+    ],
+)
