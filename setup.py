@@ -24,6 +24,8 @@ setup(
         # visualdl (a paddleseg dependency) pulls pandas; pandas 3 wants numpy 2.
         "pandas<3",
         "pyyaml>=5.1",
+        # paddlepaddle 2.6 reads FieldDescriptor.label, which protobuf 7 removed.
+        "protobuf>=3.20.2,<7",
         "pillow",
         "tqdm",
         "prettytable",

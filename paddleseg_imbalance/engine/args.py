@@ -1,0 +1,96 @@
+"""Command-line flags of the tools, spelled as PaddleSeg's own tools spell them.
+
+One parser per tool; flags shared by several tools are added by one function each, so
+`tools/*.py` and `paddleseg-imbalance train|val|predict|export` accept the same thing.
+"""
+import argparse
+
+DEVICES = ["cpu", "gpu", "xpu", "npu", "mlu"]
+
+
+def _add_common(parser):
+    parser.add_argument("--config", required=True, help="PaddleSeg YAML config file.")
+    parser.add_argument("--device", default="gpu", choices=DEVICES,
+                        help="Device; falls back to cpu when Paddle has no such device.")
+    parser.add_argument("--opts", nargs="+", default=None,
+                        help="Override config keys: --opts batch_size=4 iters=100")
+
+
+def _add_inference_options(parser, flip_default):
+    parser.add_argument("--is_slide", action="store_true", help="Sliding-window inference.")
+    parser.add_argument("--crop_size", nargs=2, type=int, default=None,
+                        help="Sliding window (width height).")
+    parser.add_argument("--stride", nargs=2, type=int, default=None,
+                        help="Sliding stride (width height).")
+    parser.add_argument("--scales", nargs="+", type=float, default=1.0,
+                        help="Scales for augmented inference.")
+    parser.add_argument("--flip_horizontal", action="store_true", default=flip_default,
+                        help="Horizontal flip for augmented inference.")
+    parser.add_argument("--flip_vertical", action="store_true",
+                        help="Vertical flip for augmented inference.")
+
+
+def train_parser():
+    parser = argparse.ArgumentParser(description="Train a PaddleSeg model (with the "
+                                     "paddleseg-imbalance plugin loaded).")
+    _add_common(parser)
+    parser.add_argument("--save_dir", default="./output", help="Checkpoints and logs.")
+    parser.add_argument("--iters", type=int, default=None, help="Overrides `iters`.")
+    parser.add_argument("--batch_size", type=int, default=None,
+                        help="Per-device batch size; overrides `batch_size`.")
+    parser.add_argument("--learning_rate", type=float, default=None,
+                        help="Overrides `lr_scheduler.learning_rate`.")
+    parser.add_argument("--do_eval", action="store_true",
+                        help="Evaluate on val_dataset at each save_interval.")
+    parser.add_argument("--save_interval", type=int, default=1000,
+                        help="Iterations between checkpoints (and evaluations).")
+    parser.add_argument("--keep_checkpoint_max", type=int, default=5)
+    parser.add_argument("--log_iters", type=int, default=10)
+    parser.add_argument("--num_workers", type=int, default=0, help="Data loader workers.")
+    parser.add_argument("--use_vdl", action="store_true", help="Log to VisualDL.")
+    parser.add_argument("--use_ema", action="store_true", help="Keep an EMA model.")
+    parser.add_argument("--resume_model", default=None, help="Checkpoint dir to resume.")
+    parser.add_argument("--seed", type=int, default=None, help="Random seed.")
+    parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
+    parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
+    return parser
+
+
+def val_parser():
+    parser = argparse.ArgumentParser(description="Evaluate a trained PaddleSeg model.")
+    _add_common(parser)
+    parser.add_argument("--model_path", required=True, help="model.pdparams to evaluate.")
+    parser.add_argument("--num_workers", type=int, default=0, help="Data loader workers.")
+    parser.add_argument("--aug_eval", action="store_true",
+                        help="Multi-scale and flip evaluation.")
+    _add_inference_options(parser, flip_default=False)
+    return parser
+
+
+def predict_parser():
+    parser = argparse.ArgumentParser(description="Predict with a trained PaddleSeg model.")
+    _add_common(parser)
+    parser.add_argument("--model_path", required=True, help="model.pdparams to use.")
+    parser.add_argument("--image_path", required=True,
+                        help="An image, a directory of images, or a file list.")
+    parser.add_argument("--save_dir", default="./output/result", help="Where to write.")
+    parser.add_argument("--aug_pred", action="store_true",
+                        help="Multi-scale and flip prediction.")
+    _add_inference_options(parser, flip_default=False)
+    parser.add_argument("--custom_color", nargs="+", type=int, default=None,
+                        help="Colour map as R G B triples, one per class.")
+    return parser
+
+
+def export_parser():
+    parser = argparse.ArgumentParser(description="Export a trained PaddleSeg model for "
+                                     "Paddle Inference.")
+    _add_common(parser)
+    parser.set_defaults(device="cpu")
+    parser.add_argument("--model_path", default=None, help="model.pdparams to export.")
+    parser.add_argument("--save_dir", default="./output/inference_model")
+    parser.add_argument("--input_shape", nargs=4, type=int, default=None,
+                        help="Fixed input shape N C H W; default [-1, C, -1, -1].")
+    parser.add_argument("--output_op", default="argmax", choices=["argmax", "softmax", "none"],
+                        help="Operator appended to the model output.")
+    return parser

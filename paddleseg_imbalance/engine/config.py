@@ -1,0 +1,84 @@
+"""Load a PaddleSeg YAML config and check the paths it names before anything is built.
+
+PaddleSeg reports a missing config or dataset path as a bare `AssertionError` or as a
+`RuntimeError` wrapped around the dataset's constructor. Here each one is a
+`ConfigError` that names the YAML key, what was found, and how to fix it.
+"""
+import os
+
+from paddleseg.cvlibs import Config
+
+# Dataset keys that name a path, with what the path must be.
+_DATASET_PATH_KEYS = {
+    "dataset_root": "directory",
+    "train_path": "file",
+    "val_path": "file",
+    "test_path": "file",
+}
+# The file list each dataset mode reads.
+_MODE_LIST_KEY = {"train": "train_path", "val": "val_path", "test": "test_path"}
+
+
+class ConfigError(ValueError):
+    """A config, or a path it names, cannot be used. The message says how to fix it."""
+
+
+def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None):
+    """PaddleSeg's `Config` for `path`, with the command-line overrides applied.
+
+    Raises `ConfigError` when the file is missing, not YAML, or an `--opts` entry is
+    malformed.
+    """
+    if not path:
+        raise ConfigError("No config given: pass --config path/to/config.yml.")
+    if not os.path.isfile(path):
+        raise ConfigError(f"Config file '{path}' not found (--config). Check the path; "
+                          "configs shipped with this project are under configs/.")
+    if not path.endswith((".yml", ".yaml")):
+        raise ConfigError(f"Config file '{path}' is not YAML (--config): PaddleSeg reads "
+                          ".yml or .yaml files only.")
+    for item in opts or []:
+        if item.count("=") != 1:
+            raise ConfigError(f"--opts entry '{item}' is not key=value; write e.g. "
+                              "--opts batch_size=4 train_dataset.mode=train.")
+    try:
+        return Config(path, learning_rate=learning_rate, batch_size=batch_size,
+                      iters=iters, opts=opts)
+    except AssertionError as error:
+        raise ConfigError(f"Config '{path}': {error}") from error
+
+
+def check_dataset_paths(config, section):
+    """Check the paths that `config.<section>` (e.g. `train_dataset`) names.
+
+    `dataset_root` must be a directory and the file list of the section's `mode` a
+    file. Relative paths are taken from the working directory, as PaddleSeg does.
+    """
+    dataset_cfg = config.dic.get(section)
+    if not dataset_cfg:
+        raise ConfigError(f"The config has no `{section}` section; add one (see "
+                          "configs/demo/ for a complete example).")
+    mode = str(dataset_cfg.get("mode", "train")).lower()
+    keys = ["dataset_root"]
+    if mode in _MODE_LIST_KEY:
+        keys.append(_MODE_LIST_KEY[mode])
+    for key in keys:
+        if key not in dataset_cfg:
+            if dataset_cfg.get("type") == "Dataset":
+                raise ConfigError(f"`{section}.{key}` is missing: a `Dataset` in mode "
+                                  f"'{mode}' needs it.")
+            continue
+        _check_path(f"{section}.{key}", dataset_cfg[key], _DATASET_PATH_KEYS[key])
+
+
+def _check_path(yaml_key, value, kind):
+    exists = os.path.isdir(value) if kind == "directory" else os.path.isfile(value)
+    if exists:
+        return
+    hint = ("create it with `paddleseg-imbalance demo-data data/demo` for the demo configs, "
+            "or point the key at your dataset")
+    if os.path.exists(value):
+        found = f"'{value}' exists but is not a {kind}"
+    else:
+        found = f"{kind} '{value}' does not exist (working directory: {os.getcwd()})"
+    raise ConfigError(f"`{yaml_key}`: {found}; {hint}.")

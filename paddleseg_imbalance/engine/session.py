@@ -1,0 +1,67 @@
+"""What every tool does first: pick the device, seed, load the config, build components.
+
+`Session` holds the PaddleSeg `Config` and `SegBuilder`, and checks dataset paths and
+files before a dataset is used, so bad input fails before any loop starts.
+"""
+import os
+
+import paddle
+from paddleseg.cvlibs import SegBuilder
+from paddleseg.utils import logger, utils
+
+from paddleseg_imbalance.engine.config import ConfigError, check_dataset_paths, load_config
+from paddleseg_imbalance.engine.preflight import check_file_list
+
+
+def rank_and_world_size():
+    env = paddle.distributed.ParallelEnv()
+    return env.local_rank, env.nranks
+
+
+class Session:
+    """A loaded config and its builder, for one tool invocation.
+
+    Args:
+        args: the parsed flags (see `engine.args`); `config`, `device`, `opts` and,
+            where the tool has them, `iters`, `batch_size`, `learning_rate`, `seed`.
+    """
+
+    def __init__(self, args):
+        utils.set_device(args.device)
+        utils.set_seed(getattr(args, "seed", None))
+        self.config = load_config(
+            args.config,
+            learning_rate=getattr(args, "learning_rate", None),
+            batch_size=getattr(args, "batch_size", None),
+            iters=getattr(args, "iters", None),
+            opts=args.opts)
+        self.builder = SegBuilder(self.config)
+
+    def dataset(self, section):
+        """The built `train_dataset` or `val_dataset`, its paths and files checked."""
+        check_dataset_paths(self.config, section)
+        dataset = getattr(self.builder, section)
+        file_list = getattr(dataset, "file_list", None)
+        if file_list is not None:
+            rank, _ = rank_and_world_size()
+            check_file_list(file_list, section, progress=rank == 0)
+        logger.info(f"{section}: {len(dataset)} samples checked.")
+        return dataset
+
+    @property
+    def model(self):
+        return self.builder.model
+
+    @staticmethod
+    def check_model_path(model_path):
+        """A missing or non-file `--model_path` is a `ConfigError`."""
+        if not model_path or not os.path.isfile(model_path):
+            raise ConfigError(f"--model_path '{model_path}' is not a file; pass the "
+                              "model.pdparams written by training, e.g. "
+                              "output/best_model/model.pdparams.")
+
+    def load_weights(self, model_path):
+        """The model with the weights of `model_path` loaded."""
+        self.check_model_path(model_path)
+        utils.load_entire_model(self.model, model_path)
+        return self.model

@@ -1,0 +1,54 @@
+"""`tools/train.py`: PaddleSeg's training loop, with the plugin loaded and input checked."""
+import os
+
+from paddleseg.core import train as paddleseg_train
+from paddleseg.utils import logger, utils
+
+from paddleseg_imbalance.engine.args import train_parser
+from paddleseg_imbalance.engine.session import Session, rank_and_world_size
+
+
+def run(args):
+    """Train as `args` say; returns the save dir."""
+    session = Session(args)
+    config = session.config
+    rank, world_size = rank_and_world_size()
+    # PaddleSeg logs on rank 0 only; this line shows every rank started.
+    print(f"[paddleseg-imbalance] rank {rank}/{world_size} starts training "
+          f"(config {args.config})", flush=True)
+    train_dataset = session.dataset("train_dataset")
+    val_dataset = session.dataset("val_dataset") if args.do_eval else None
+    model = session.model
+    if world_size > 1 and args.device == "gpu":
+        model = utils.convert_sync_batchnorm(model, args.device)
+    losses = session.builder.loss
+    optimizer = session.builder.optimizer
+    if rank == 0:
+        utils.show_env_info()
+        utils.show_cfg_info(config)
+    paddleseg_train(
+        model,
+        train_dataset,
+        val_dataset=val_dataset,
+        optimizer=optimizer,
+        save_dir=args.save_dir,
+        iters=config.iters,
+        batch_size=config.batch_size,
+        resume_model=args.resume_model,
+        save_interval=args.save_interval,
+        log_iters=args.log_iters,
+        num_workers=args.num_workers,
+        use_vdl=args.use_vdl,
+        use_ema=args.use_ema,
+        losses=losses,
+        keep_checkpoint_max=args.keep_checkpoint_max,
+        test_config=config.test_config,
+        precision=args.precision,
+        amp_level=args.amp_level,
+        to_static_training=config.to_static_training)
+    logger.info(f"Training finished; checkpoints are in {os.path.abspath(args.save_dir)}")
+    return args.save_dir
+
+
+def main(argv=None):
+    return run(train_parser().parse_args(argv))
