@@ -127,7 +127,8 @@ def ohem_cross_entropy_forward(self, logit, label):
     valid_mask = valid.reshape((n, 1, h, w)).astype(logit.dtype)
     label.stop_gradient = True
     valid_mask.stop_gradient = True
-    loss = F.softmax_with_cross_entropy(logit, label, ignore_index=self.ignore_index, axis=1)
+    loss = F.cross_entropy(logit, label, ignore_index=self.ignore_index, reduction="none",
+                           axis=1)
     loss = loss * valid_mask
     return paddle.mean(loss) / (paddle.mean(valid_mask) + self.EPS)
 

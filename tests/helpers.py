@@ -1,0 +1,37 @@
+"""Test helpers: a tiny PP-LiteSeg config on the demo data, and running the tools."""
+import os
+import subprocess
+import sys
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_CONFIG = os.path.join(REPO, "configs", "demo", "pp_liteseg_stdc1_demo_ce.yml")
+
+
+def tiny_config(demo_root, directory, loss=None, **overrides):
+    """Write the demo CE config pointed at `demo_root`, 2 iterations of batch 2.
+
+    `loss` replaces each of PP-LiteSeg's three loss entries; `overrides` set top-level keys.
+    """
+    with open(DEMO_CONFIG) as file:
+        config = yaml.safe_load(file)
+    binary = os.path.join(str(demo_root), "binary")
+    for section, list_key, list_name in (("train_dataset", "train_path", "train.txt"),
+                                         ("val_dataset", "val_path", "val.txt")):
+        config[section]["dataset_root"] = binary
+        config[section][list_key] = os.path.join(binary, list_name)
+    config.update(batch_size=2, iters=2)
+    if loss is not None:
+        config["loss"] = {"types": [loss] * 3, "coef": [1, 1, 1]}
+    config.update(overrides)
+    path = os.path.join(str(directory), "config.yml")
+    with open(path, "w") as file:
+        yaml.safe_dump(config, file)
+    return path
+
+
+def run_tool(tool, *args, cwd=REPO, timeout=600):
+    """Run `tools/<tool>.py` in a fresh interpreter; returns the CompletedProcess."""
+    command = [sys.executable, os.path.join(REPO, "tools", f"{tool}.py"), *map(str, args)]
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)

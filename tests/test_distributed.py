@@ -1,0 +1,24 @@
+"""`tools/train.py` under `paddle.distributed.launch` with two CPU ranks (gloo)."""
+import os
+import subprocess
+import sys
+
+from tests.helpers import REPO, tiny_config
+
+
+def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path)
+    save_dir, log_dir = tmp_path / "out", tmp_path / "logs"
+    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+               "--log_dir", str(log_dir), os.path.join(REPO, "tools", "train.py"),
+               "--config", config, "--device", "cpu", "--save_dir", str(save_dir),
+               "--log_iters", "1", "--save_interval", "2"]
+    result = subprocess.run(command, cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=600)
+    logs = {rank: (log_dir / f"workerlog.{rank}").read_text() for rank in (0, 1)}
+    assert result.returncode == 0, result.stderr[-3000:] + logs[0][-3000:] + logs[1][-3000:]
+    for rank, log in logs.items():
+        assert f"rank {rank}/2 starts training" in log
+    assert "iter: 2/2" in logs[0]
+    assert sorted(os.listdir(save_dir)) == ["iter_2"]
+    assert (save_dir / "iter_2" / "model.pdparams").is_file()
