@@ -12,7 +12,7 @@ def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
     command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
                "--log_dir", str(log_dir), os.path.join(REPO, "tools", "train.py"),
                "--config", config, "--device", "cpu", "--save_dir", str(save_dir),
-               "--log_iters", "1", "--save_interval", "2"]
+               "--log_iters", "1", "--save_interval", "2", "--do_eval"]
     result = subprocess.run(command, cwd=str(tmp_path), capture_output=True,
                             text=True, timeout=600)
     logs = {rank: (log_dir / f"workerlog.{rank}").read_text() for rank in (0, 1)}
@@ -20,5 +20,6 @@ def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
     for rank, log in logs.items():
         assert f"rank {rank}/2 starts training" in log
     assert "iter: 2/2" in logs[0]
-    assert sorted(os.listdir(save_dir)) == ["iter_2"]
+    assert "[EVAL] #Images: 4" in logs[0]  # the val loop gathers both ranks' samples
+    assert sorted(os.listdir(save_dir)) == ["best_model", "iter_2"]
     assert (save_dir / "iter_2" / "model.pdparams").is_file()

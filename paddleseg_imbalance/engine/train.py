@@ -5,6 +5,7 @@ from paddleseg.core import train as paddleseg_train
 from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
+from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 
 
@@ -21,7 +22,10 @@ def run(args):
     model = session.model
     if world_size > 1 and args.device == "gpu":
         model = utils.convert_sync_batchnorm(model, args.device)
+    batch_weighted = resolve_loss_weights(config, train_dataset, args.save_dir)
     losses = session.builder.loss
+    attach_batch_weights(losses, batch_weighted, train_dataset.num_classes,
+                         train_dataset.ignore_index)
     optimizer = session.builder.optimizer
     if rank == 0:
         utils.show_env_info()

@@ -1,0 +1,190 @@
+"""`weight: auto` and `weight: batch` in a config's loss entries.
+
+Any loss entry with a `weight` argument (this plugin's losses, PaddleSeg's
+`CrossEntropyLoss`, `DiceLoss`, ...) may say, instead of a list:
+
+```yaml
+loss:
+  types:
+    - type: CrossEntropyLoss
+      weight: auto                  # computed from the train set before training
+      weight_method: sqrt_inverse   # inverse (default) | sqrt_inverse |
+                                    # median_frequency | effective_number
+      weight_beta: 0.9999           # effective_number only (optional)
+    - type: WeightedIoULoss
+      weight: batch                 # recomputed from each batch's labels
+      weight_momentum: 0.9          # exponential smoothing of the batch counts
+```
+
+`auto` counts the train set's label pixels once (see `analysis.count_classes`), caches the
+counts in `<save_dir>/class_stats.json` keyed by the file list's contents (a second run
+reuses them; a changed list recomputes), writes the list into the entry and logs a table.
+`batch` builds the loss without weights and installs a forward pre-hook that sets the
+loss's `weight` from the labels of the batch it is about to see.
+"""
+import hashlib
+import json
+import os
+import warnings
+
+import numpy as np
+import paddle
+from paddleseg.utils import logger
+from prettytable import PrettyTable
+
+from paddleseg_imbalance.analysis import (check_weight_options, class_weights, count_classes,
+                                          count_label_array)
+from paddleseg_imbalance.analysis.class_stats import ClassStats
+from paddleseg_imbalance.engine.config import ConfigError
+
+AUTO, BATCH = "auto", "batch"
+_OPTIONS = {"weight_method": "inverse", "weight_beta": None, "weight_momentum": 0.9}
+STATS_FILE = "class_stats.json"
+
+
+def _loss_entries(config):
+    """(yaml_key, entry) for every loss entry, MixedLoss members included, in build order."""
+    for i, entry in enumerate(config.dic.get("loss", {}).get("types", [])):
+        yield f"loss.types[{i}]", entry
+        for j, member in enumerate(entry.get("losses", []) if entry.get("type") == "MixedLoss"
+                                   else []):
+            yield f"loss.types[{i}].losses[{j}]", member
+
+
+def _pop_options(yaml_key, entry):
+    """The `weight_*` options of `entry` (removed from it: loss classes do not take them)."""
+    options = {key: entry.pop(key, default) for key, default in _OPTIONS.items()}
+    weight = entry.get("weight")
+    if isinstance(weight, str) and weight not in (AUTO, BATCH):
+        raise ConfigError(f"`{yaml_key}.weight` is '{weight}'; expected a list of class "
+                          f"weights, '{AUTO}' (from the train set) or '{BATCH}' (per batch).")
+    explicit = [key for key in _OPTIONS if options[key] != _OPTIONS[key]]
+    if not isinstance(weight, str) and explicit:
+        raise ConfigError(f"`{yaml_key}` sets {', '.join(explicit)} without `weight: auto` or "
+                          "`weight: batch`; remove them or set the weight to auto/batch.")
+    try:
+        check_weight_options(options["weight_method"], options["weight_beta"])
+    except ValueError as error:
+        raise ConfigError(f"`{yaml_key}`: {error}") from error
+    momentum = options["weight_momentum"]
+    if not 0.0 <= momentum < 1.0:
+        raise ConfigError(f"`{yaml_key}.weight_momentum` is {momentum}; expected "
+                          "0 <= momentum < 1 (0 uses each batch's counts alone).")
+    return options
+
+
+def _file_list_key(dataset):
+    digest = hashlib.sha256()
+    for image_path, label_path in dataset.file_list:
+        digest.update(f"{image_path}\t{label_path}\n".encode())
+    digest.update(f"{dataset.num_classes}/{dataset.ignore_index}".encode())
+    return digest.hexdigest()
+
+
+def train_set_stats(dataset, save_dir):
+    """`ClassStats` of the train set's labels, cached in `save_dir` by file-list contents."""
+    path = os.path.join(save_dir, STATS_FILE)
+    key = _file_list_key(dataset)
+    cache = {}
+    if os.path.isfile(path):
+        with open(path) as file:
+            cache = json.load(file)
+        if key in cache:
+            logger.info(f"Class statistics: reusing {path} (same file list).")
+            return ClassStats.from_json(cache[key])
+    labels = [label for _, label in dataset.file_list]
+    logger.info(f"Class statistics: counting {len(labels)} label files for `weight: auto`.")
+    stats = count_classes(labels, dataset.num_classes, dataset.ignore_index)
+    os.makedirs(save_dir, exist_ok=True)
+    cache[key] = stats.to_json()
+    # Every rank computes the same counts; an atomic replace keeps concurrent writers safe.
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w") as file:
+        json.dump(cache, file)
+    os.replace(temporary, path)
+    return stats
+
+
+def _log_weights(yaml_key, method, stats, weights):
+    table = PrettyTable(["class", "pixels", "share", f"weight ({method})"])
+    for c, (pixels, share, weight) in enumerate(zip(stats.pixel_counts, stats.pixel_share,
+                                                    weights)):
+        table.add_row([c, int(pixels), f"{share:.4%}", f"{weight:.4f}"])
+    logger.info(f"`{yaml_key}.weight: auto` resolved to\n{table}")
+
+
+def resolve_loss_weights(config, dataset, save_dir):
+    """Resolve `weight: auto` and `weight: batch` in `config`'s loss entries, in place.
+
+    Must run before the builder builds the losses. `auto` becomes the list of weights
+    from `dataset`'s labels; `batch` becomes `null`. Returns {yaml_key: options} of the
+    `batch` entries, for `attach_batch_weights` once the losses are built.
+    """
+    batch_entries = {}
+    stats = None
+    for yaml_key, entry in _loss_entries(config):
+        options = _pop_options(yaml_key, entry)
+        if entry.get("weight") == BATCH:
+            entry["weight"] = None
+            batch_entries[yaml_key] = options
+        elif entry.get("weight") == AUTO:
+            stats = stats or train_set_stats(dataset, save_dir)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    weights = class_weights(stats, options["weight_method"],
+                                            options["weight_beta"])
+                except ValueError as error:
+                    raise ConfigError(f"`{yaml_key}`: {error}") from error
+            for warning in caught:
+                logger.warning(f"`{yaml_key}.weight: auto`: {warning.message}")
+            entry["weight"] = weights.round(6).tolist()
+            _log_weights(yaml_key, options["weight_method"], stats, weights)
+    return batch_entries
+
+
+class BatchClassWeights:
+    """Forward pre-hook that sets `loss.weight` from the labels of the coming batch.
+
+    The batch's pixel counts are smoothed exponentially,
+    c_t = momentum * c_(t-1) + (1 - momentum) * batch_counts, and turned into weights by
+    `analysis.class_weights` (`method`, `beta`). Classes absent so far get the largest
+    present weight.
+    """
+
+    def __init__(self, num_classes, ignore_index, method, beta, momentum):
+        self.num_classes, self.ignore_index = num_classes, ignore_index
+        self.method, self.beta, self.momentum = method, beta, momentum
+        self.smoothed = None
+
+    def __call__(self, layer, inputs):
+        labels = inputs[1].numpy()
+        batch = count_label_array(labels.reshape(-1, *labels.shape[-2:]), self.num_classes,
+                                  self.ignore_index)
+        counts = np.stack([batch.pixel_counts, batch.image_pixels]).astype(np.float64)
+        if self.smoothed is None:
+            self.smoothed = counts
+        else:
+            self.smoothed = self.momentum * self.smoothed + (1 - self.momentum) * counts
+        if not (self.smoothed[0] > 0).any():
+            return None  # only ignored pixels so far: keep the previous weights
+        stats = ClassStats.empty(self.num_classes)
+        stats.pixel_counts, stats.image_pixels = self.smoothed
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # absent classes are expected in a batch
+            weights = class_weights(stats, self.method, self.beta)
+        layer.weight = paddle.to_tensor(weights.astype("float32"))
+        return None
+
+
+def attach_batch_weights(losses, batch_entries, num_classes, ignore_index):
+    """Install a `BatchClassWeights` hook on each built loss named in `batch_entries`."""
+    built = {}
+    for i, loss in enumerate(losses["types"]):
+        built[f"loss.types[{i}]"] = loss
+        for j, member in enumerate(getattr(loss, "losses", [])):
+            built[f"loss.types[{i}].losses[{j}]"] = member
+    for yaml_key, options in batch_entries.items():
+        hook = BatchClassWeights(num_classes, ignore_index, options["weight_method"],
+                                 options["weight_beta"], options["weight_momentum"])
+        built[yaml_key].register_forward_pre_hook(hook)
