@@ -31,7 +31,7 @@ setup(
         "prettytable",
     ],
     extras_require={
-        "cpu": ["paddlepaddle>=2.6.2,!=3.0.0b*"],
+        "cpu": ["paddlepaddle>=2.6.2"],
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
         "test": ["pytest>=7", "scikit-learn"],
     },
