@@ -9,6 +9,7 @@ import paddle
 from paddleseg.cvlibs import SegBuilder
 from paddleseg.utils import logger, utils
 
+from paddleseg_imbalance.datasets import unwrap_config, wrap_dataset
 from paddleseg_imbalance.engine.config import ConfigError, check_dataset_paths, load_config
 from paddleseg_imbalance.engine.preflight import check_file_list
 
@@ -35,10 +36,17 @@ class Session:
             batch_size=getattr(args, "batch_size", None),
             iters=getattr(args, "iters", None),
             opts=args.opts)
+        # Wrapper datasets (ClassBalancedDataset, ...) come out of the config so that
+        # PaddleSeg checks and builds the dataset they wrap; `dataset()` wraps it again.
+        try:
+            self.wrappers = unwrap_config(self.config)
+        except ValueError as error:
+            raise ConfigError(str(error)) from error
         self.builder = SegBuilder(self.config)
 
     def dataset(self, section):
-        """The built `train_dataset` or `val_dataset`, its paths and files checked."""
+        """The built `train_dataset` or `val_dataset`, its paths and files checked, wrapped
+        again in the wrapper datasets its config named."""
         check_dataset_paths(self.config, section)
         dataset = getattr(self.builder, section)
         file_list = getattr(dataset, "file_list", None)
@@ -46,7 +54,7 @@ class Session:
             rank, _ = rank_and_world_size()
             check_file_list(file_list, section, progress=rank == 0)
         logger.info(f"{section}: {len(dataset)} samples checked.")
-        return dataset
+        return wrap_dataset(dataset, self.wrappers.get(section, []))
 
     @property
     def model(self):
