@@ -1,4 +1,5 @@
 """The drop-in tools end to end on the demo data, and the bad input they must reject."""
+import json
 import os
 import shutil
 
@@ -16,25 +17,45 @@ def trained(demo_root, tmp_path_factory):
     config = tiny_config(demo_root, directory)
     save_dir = directory / "out"
     result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
-                      "--save_interval", "2", "--log_iters", "1", "--save_dir", save_dir)
+                      "--save_interval", "2", "--log_iters", "1", "--save_dir", save_dir,
+                      "--best_metric", "fg_miou")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return config, save_dir, result.stdout + result.stderr
 
 
 def test_train_evaluates_and_saves(trained):
     _, save_dir, log = trained
-    assert "[EVAL]" in log and "Class IoU" in log
+    assert "[EVAL] Per class" in log and "foreground" in log
     assert "repaired PaddleSeg 2.8.0" in log
     assert (save_dir / "iter_2" / "model.pdparams").is_file()
     assert (save_dir / "best_model" / "model.pdparams").is_file()
+    evaluation = json.load(open(save_dir / "eval" / "iter_2.json"))
+    best = json.load(open(save_dir / "best_metric.json"))
+    assert best["metric"] == "fg_miou" and best["iteration"] == 2
+    assert best["value"] == pytest.approx(evaluation["summary"]["fg_miou"])
 
 
-def test_val_prints_per_class_iou(trained):
+def test_val_prints_per_class_table_and_draws_the_worst_images(trained, tmp_path):
     config, save_dir, _ = trained
-    result = run_tool("val", "--config", config, "--device", "cpu",
-                      "--model_path", save_dir / "best_model" / "model.pdparams")
+    result = run_tool("val", "--config", config, "--device", "cpu", "--save_dir", tmp_path,
+                      "--model_path", save_dir / "best_model" / "model.pdparams",
+                      "--save_errors", "2")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "Class IoU" in result.stdout + result.stderr
+    assert "[EVAL] Per class" in result.stdout + result.stderr
+    assert (tmp_path / "eval" / "latest.json").is_file()
+    listing = json.load(open(tmp_path / "errors" / "errors.json"))["images"]
+    assert [entry["rank"] for entry in listing] == [1, 2]
+    assert listing[0]["foreground_iou"] <= listing[1]["foreground_iou"]
+    for entry in listing:
+        assert np.asarray(Image.open(tmp_path / "errors" / entry["overlay"])).shape == (64, 64, 3)
+
+
+def test_unknown_best_metric_stops_before_training(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path)
+    result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
+                      "--best_metric", "mIoU", "--save_dir", tmp_path / "out")
+    assert_bad_input(result, "--best_metric 'mIoU'", "fg_miou")
+    assert not (tmp_path / "out").exists()
 
 
 def test_predict_writes_masks_and_overlays(trained, demo_root, tmp_path):

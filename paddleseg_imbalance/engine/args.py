@@ -42,6 +42,9 @@ def train_parser():
                         help="Overrides `lr_scheduler.learning_rate`.")
     parser.add_argument("--do_eval", action="store_true",
                         help="Evaluate on val_dataset at each save_interval.")
+    parser.add_argument("--best_metric", default="miou",
+                        help="Metric that picks best_model: miou, fg_miou, dice, fg_dice, acc, "
+                             "macc, kappa, or iou/<class> (and dice/, precision/, recall/).")
     parser.add_argument("--save_interval", type=int, default=1000,
                         help="Iterations between checkpoints (and evaluations).")
     parser.add_argument("--keep_checkpoint_max", type=int, default=5)
@@ -63,6 +66,10 @@ def val_parser():
     parser.add_argument("--num_workers", type=int, default=0, help="Data loader workers.")
     parser.add_argument("--aug_eval", action="store_true",
                         help="Multi-scale and flip evaluation.")
+    parser.add_argument("--save_dir", default=None,
+                        help="Where eval/ (and errors/) go; default the model's directory.")
+    parser.add_argument("--save_errors", type=int, default=0, metavar="K",
+                        help="Draw the K val images with the lowest foreground IoU.")
     _add_inference_options(parser, flip_default=False)
     return parser
 

@@ -7,10 +7,15 @@ from paddleseg.utils import logger, utils
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
+from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
+                                                         check_best_metric,
+                                                         evaluation_in_training)
+from paddleseg_imbalance.engine.val import evaluation_options
 
 
 def run(args):
     """Train as `args` say; returns the save dir."""
+    check_best_metric(args.best_metric)
     session = Session(args)
     config = session.config
     rank, world_size = rank_and_world_size()
@@ -30,28 +35,43 @@ def run(args):
     if rank == 0:
         utils.show_env_info()
         utils.show_cfg_info(config)
-    paddleseg_train(
-        model,
-        train_dataset,
-        val_dataset=val_dataset,
-        optimizer=optimizer,
-        save_dir=args.save_dir,
-        iters=config.iters,
-        batch_size=config.batch_size,
-        resume_model=args.resume_model,
-        save_interval=args.save_interval,
-        log_iters=args.log_iters,
-        num_workers=args.num_workers,
-        use_vdl=args.use_vdl,
-        use_ema=args.use_ema,
-        losses=losses,
-        keep_checkpoint_max=args.keep_checkpoint_max,
-        test_config=config.test_config,
-        precision=args.precision,
-        amp_level=args.amp_level,
-        to_static_training=config.to_static_training)
+    evaluation = TrainingEvaluation(
+        model, evaluation_options(config, config.test_config), args.save_dir, args.save_interval, config.iters,
+        args.resume_model, args.best_metric, _visualdl_writer(args, rank))
+    with evaluation_in_training(evaluation):
+        paddleseg_train(
+            model,
+            train_dataset,
+            val_dataset=val_dataset,
+            optimizer=optimizer,
+            save_dir=args.save_dir,
+            iters=config.iters,
+            batch_size=config.batch_size,
+            resume_model=args.resume_model,
+            save_interval=args.save_interval,
+            log_iters=args.log_iters,
+            num_workers=args.num_workers,
+            use_vdl=args.use_vdl,
+            use_ema=args.use_ema,
+            losses=losses,
+            keep_checkpoint_max=args.keep_checkpoint_max,
+            test_config=config.test_config,
+            precision=args.precision,
+            amp_level=args.amp_level,
+            to_static_training=config.to_static_training)
+    if evaluation.log_writer is not None:
+        evaluation.log_writer.close()
     logger.info(f"Training finished; checkpoints are in {os.path.abspath(args.save_dir)}")
     return args.save_dir
+
+
+def _visualdl_writer(args, rank):
+    """A VisualDL writer for the per-class curves, beside PaddleSeg's own scalars."""
+    if not (args.use_vdl and args.do_eval and rank == 0):
+        return None
+    from visualdl import LogWriter
+
+    return LogWriter(os.path.join(args.save_dir, "vdl_per_class"))
 
 
 def main(argv=None):

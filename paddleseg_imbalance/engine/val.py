@@ -1,8 +1,22 @@
-"""`tools/val.py`: PaddleSeg's evaluation of a trained model, input checked first."""
-from paddleseg.core import evaluate
+"""`tools/val.py`: evaluate a trained model with the plugin's evaluators.
+
+The config's `evaluators:` list chooses them (default: SegMetrics and
+DegenerateResultCheck); `class_names:` names the classes in tables and files. Results go
+to `<save_dir>/eval/latest.json` (and the evaluators' files beside it).
+"""
+import inspect
+import os
+
+from paddleseg.utils import logger
 
 from paddleseg_imbalance.engine.args import val_parser
+from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.error_gallery import ErrorGallery
 from paddleseg_imbalance.engine.session import Session
+from paddleseg_imbalance.evaluation import evaluate
+
+_EVALUATE_OPTIONS = {name for name, parameter in inspect.signature(evaluate).parameters.items()
+                     if parameter.kind == parameter.KEYWORD_ONLY}
 
 
 def inference_options(args, config, aug_flag):
@@ -20,14 +34,36 @@ def inference_options(args, config, aug_flag):
     return options
 
 
+def evaluation_options(config, test_config):
+    """`evaluate` keyword arguments from a config: evaluators, class names, test_config.
+
+    Raises `ConfigError` for a `test_config` key that evaluation does not take.
+    """
+    unknown = sorted(set(test_config) - _EVALUATE_OPTIONS)
+    if unknown:
+        raise ConfigError(f"`test_config` has {', '.join(unknown)}, which evaluation does not "
+                          f"take; supported keys: {', '.join(sorted(_EVALUATE_OPTIONS))}.")
+    return dict(evaluators=config.dic.get("evaluators"),
+                class_names=config.dic.get("class_names"), **test_config)
+
+
 def run(args):
-    """Evaluate `args.model_path` on the config's val_dataset; returns PaddleSeg's tuple
-    (mIoU, accuracy, class IoU, class precision, kappa)."""
+    """Evaluate `args.model_path` on the config's val_dataset; returns the
+    `EvaluationResult`."""
     session = Session(args)
     val_dataset = session.dataset("val_dataset")
     model = session.load_weights(args.model_path)
-    return evaluate(model, val_dataset, num_workers=args.num_workers,
-                    **inference_options(args, session.config, "aug_eval"))
+    save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
+    gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
+    options = evaluation_options(session.config,
+                                 inference_options(args, session.config, "aug_eval"))
+    result = evaluate(model, val_dataset, save_dir=save_dir, num_workers=args.num_workers,
+                      on_sample=gallery, **options)
+    if gallery is not None:
+        paths = gallery.write(save_dir)
+        logger.info(f"The {len(paths)} val images with the lowest foreground IoU are drawn in "
+                    f"{os.path.join(save_dir, 'errors')} (green TP, red FP, blue FN).")
+    return result
 
 
 def main(argv=None):
