@@ -1,6 +1,8 @@
 """The demo dataset: deterministic, PaddleSeg layout, about 2 % foreground, via the CLI."""
 import filecmp
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -54,15 +56,41 @@ def test_binary_layout_and_foreground_share(default_demo):
 
 def test_multilabel_strips_overlap(default_demo):
     root = default_demo / "multilabel"
-    both = none = 0
-    for _, label_path in listed_pairs(root, "train.txt"):
-        strip = np.asarray(Image.open(root / label_path))
-        assert strip.shape == (128, 256) and set(np.unique(strip)) <= {0, 1}
-        road, built_up = strip[:, :128], strip[:, 128:]
-        both += int((road & built_up).sum())
-        none += int(((road | built_up) == 0).sum())
+    both = none = total = 0
+    for list_name in ("train.txt", "val.txt"):
+        for image_path, label_path in listed_pairs(root, list_name):
+            assert np.asarray(Image.open(root / image_path)).shape == (128, 128, 3)
+            strip = np.asarray(Image.open(root / label_path))
+            assert strip.shape == (128, 256) and set(np.unique(strip)) <= {0, 1}
+            road, built_up = strip[:, :128], strip[:, 128:]
+            both += int((road & built_up).sum())
+            none += int(((road | built_up) == 0).sum())
+            total += road.size
     assert both > 0
-    assert none / (64 * 128 * 128) > 0.95
+    assert none / total > 0.95
+
+
+def test_one_kind_writes_the_same_files_as_both(tmp_path):
+    write_demo_dataset(tmp_path / "both", size=48, num_train=2, num_val=1, seed=1)
+    write_demo_dataset(tmp_path / "binary", kind="binary", size=48, num_train=2, num_val=1,
+                       seed=1)
+    assert os.listdir(tmp_path / "binary") == ["binary"]
+    files = all_files(tmp_path / "binary")
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "binary", tmp_path / "both", files,
+                                           shallow=False)
+    assert not mismatch and not errors
+
+
+def test_generator_does_not_import_paddle():
+    # Loaded as a plain file, so the package __init__ (which imports paddle) does not run.
+    path = os.path.join(os.path.dirname(__file__), "..", "paddleseg_imbalance", "demo_data.py")
+    code = ("import importlib.util, sys; "
+            f"spec = importlib.util.spec_from_file_location('demo_data', {path!r}); "
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec)); "
+            "assert 'paddle' not in sys.modules, 'demo_data imported paddle'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
 
 
 def test_cli_writes_and_refuses_a_non_empty_dir(tmp_path, capsys):
