@@ -194,3 +194,10 @@ def test_tools_run_from_any_directory(tmp_path):
     result = run_tool("train", "--help", cwd=str(tmp_path))
     assert result.returncode == 0 and "--do_eval" in result.stdout
     assert os.path.isdir(REPO)
+
+
+def test_unknown_evaluator_stops_before_training(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path, evaluators=[{"type": "SegMetric"}])
+    result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
+                      "--save_dir", tmp_path / "out")
+    assert_bad_input(result, "`evaluators`", "SegMetric", "SegMetrics")

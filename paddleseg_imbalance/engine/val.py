@@ -13,7 +13,7 @@ from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.evaluation import evaluate
+from paddleseg_imbalance.evaluation import build_evaluators, evaluate
 
 _EVALUATE_OPTIONS = {name for name, parameter in inspect.signature(evaluate).parameters.items()
                      if parameter.kind == parameter.KEYWORD_ONLY}
@@ -37,14 +37,21 @@ def inference_options(args, config, aug_flag):
 def evaluation_options(config, test_config):
     """`evaluate` keyword arguments from a config: evaluators, class names, test_config.
 
-    Raises `ConfigError` for a `test_config` key that evaluation does not take.
+    Checked here, before any training or inference: a `test_config` key that evaluation
+    does not take, or an `evaluators:` entry that cannot be built, is a `ConfigError`.
     """
     unknown = sorted(set(test_config) - _EVALUATE_OPTIONS)
     if unknown:
         raise ConfigError(f"`test_config` has {', '.join(unknown)}, which evaluation does not "
                           f"take; supported keys: {', '.join(sorted(_EVALUATE_OPTIONS))}.")
-    return dict(evaluators=config.dic.get("evaluators"),
-                class_names=config.dic.get("class_names"), **test_config)
+    evaluators = config.dic.get("evaluators")
+    if evaluators is not None:
+        try:
+            evaluators = build_evaluators(evaluators)
+        except ValueError as error:
+            raise ConfigError(f"`evaluators`: {error}") from error
+    return dict(evaluators=evaluators, class_names=config.dic.get("class_names"),
+                **test_config)
 
 
 def run(args):
