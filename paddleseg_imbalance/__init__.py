@@ -14,7 +14,7 @@ from paddleseg_imbalance import compat  # noqa: E402
 compat.apply()
 
 # Importing the sub-packages registers their components.
-from paddleseg_imbalance import datasets, transforms  # noqa: E402,F401
+from paddleseg_imbalance import datasets, losses, transforms  # noqa: E402,F401
 from paddleseg_imbalance.evaluation import EVALUATORS  # noqa: E402
 
 __all__ = ["EVALUATORS", "__version__"]
