@@ -16,6 +16,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9,<3.13",
     packages=find_packages(include=["paddleseg_imbalance", "paddleseg_imbalance.*"]),
+    # The console script's entry point: runs a config-only `lint` without importing paddle.
+    py_modules=["paddleseg_imbalance_launcher"],
+    package_data={"paddleseg_imbalance.lint": ["known_components.json"]},
     install_requires=[
         "paddleseg==2.8.0",
         # paddleseg 2.8.0 pins opencv-python<=4.6, built against numpy 1.
@@ -33,9 +36,14 @@ setup(
     extras_require={
         "cpu": ["paddlepaddle>=2.6.2"],
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
-        "test": ["pytest>=7", "scikit-learn"],
+        # The ONNX export test runs where paddle2onnx 2.x imports (Paddle 3); it skips,
+        # saying why, on Paddle 2.6 (which needs paddle2onnx<2, see the [onnx] extra).
+        "test": ["pytest>=7", "scikit-learn", "paddle2onnx>=2", "onnxruntime"],
+        # paddle2onnx 2.x reads Paddle 3's model.json and refuses Paddle 2.x; with
+        # Paddle 2.6 install "paddle2onnx<2", which reads model.pdmodel.
+        "onnx": ["paddle2onnx>=1.2", "onnxruntime"],
     },
-    entry_points={"console_scripts": ["paddleseg-imbalance=paddleseg_imbalance.cli:main"]},
+    entry_points={"console_scripts": ["paddleseg-imbalance=paddleseg_imbalance_launcher:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Image Recognition",

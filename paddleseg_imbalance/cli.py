@@ -1,14 +1,20 @@
 """The `paddleseg-imbalance` console script.
 
     paddleseg-imbalance demo-data DIR [--size 128 --num-train 64 --num-val 16 --seed 0]
+    paddleseg-imbalance lint CONFIG [--scan-data] [--format text|json] [--strict]
+    paddleseg-imbalance stats CONFIG | --dataset-root DIR --file-list LIST --num-classes N
     paddleseg-imbalance train|val|predict|export --config CONFIG [PaddleSeg's flags]
 
 `train`, `val`, `predict` and `export` are the same code as `tools/*.py`. Subcommands
-import what they need when they run, so `--help` and `demo-data` stay light.
+import what they need when they run, so `--help`, `demo-data` and `lint` stay light
+(config-only `lint` imports no paddle when started through `paddleseg_imbalance_launcher`,
+the console script's entry point).
 """
 import zlib  # noqa: F401  (before paddle: paddlepaddle 2.6.2 breaks zlib otherwise)
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 EXIT_BAD_INPUT = 2
@@ -50,6 +56,123 @@ def _add_demo_data(subparsers):
     parser.set_defaults(handler=demo_data)
 
 
+def lint(args):
+    from paddleseg_imbalance.lint import LintInputError
+    from paddleseg_imbalance.lint import lint as run_lint
+    from paddleseg_imbalance.lint.findings import rules_table
+
+    if args.list_rules:
+        print(rules_table())
+        return 0
+    if args.config is None:
+        print("paddleseg-imbalance lint: error: give a CONFIG (or --list-rules)",
+              file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        # Stdout carries the report alone (JSON must parse): PaddleSeg logs to stdout.
+        with contextlib.redirect_stdout(sys.stderr):
+            if args.scan_data:
+                importlib.import_module("paddleseg_imbalance")  # registers the components
+            report = run_lint(args.config, scan_data=args.scan_data, opts=args.opts,
+                              workers=args.workers, progress=sys.stderr.isatty())
+    except LintInputError as error:
+        print(f"paddleseg-imbalance lint: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.format == "json":
+        print(report.json())
+    else:
+        print(report.text(colour=sys.stdout.isatty() and "NO_COLOR" not in os.environ))
+    return report.exit_code(args.strict)
+
+
+def _add_lint(subparsers):
+    parser = subparsers.add_parser(
+        "lint", help="Check a PaddleSeg config (and its dataset) before training.",
+        description="Check a PaddleSeg config, with its _base_ files, for the mistakes that "
+                    "make class-imbalanced training fail (num_classes, losses, multi-label "
+                    "setup, label padding); with --scan-data also read every label file. "
+                    "Exit 0: clean; 1: errors (or warnings with --strict); 2: unusable "
+                    "input. Rules: --list-rules.")
+    parser.add_argument("config", nargs="?", help="PaddleSeg YAML config.")
+    parser.add_argument("--scan-data", action="store_true",
+                        help="Also read the datasets' files (imports paddle).")
+    parser.add_argument("--format", default="text", choices=["text", "json"],
+                        help="Output format; json is documented in "
+                             "paddleseg_imbalance/lint/findings.py.")
+    parser.add_argument("--strict", action="store_true", help="Exit 1 on warnings too.")
+    parser.add_argument("--opts", nargs="+", default=None,
+                        help="Config overrides as the tools take them: key=value ...")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Processes that read label files (default: CPU count).")
+    parser.add_argument("--list-rules", action="store_true", help="Print the rules and exit.")
+    parser.set_defaults(handler=lint)
+
+
+def stats(args):
+    from paddleseg_imbalance import stats_report
+    from paddleseg_imbalance.lint import LintInputError
+
+    try:
+        if args.config:
+            inputs = stats_report.inputs_from_config(args.config, f"{args.split}_dataset")
+        elif args.dataset_root and args.file_list and args.num_classes:
+            inputs = stats_report.inputs_from_list(args.dataset_root, args.file_list,
+                                                   args.num_classes, args.ignore_index,
+                                                   args.multilabel)
+        else:
+            raise stats_report.StatsInputError(
+                "give a CONFIG, or --dataset-root, --file-list and --num-classes")
+    except (LintInputError, stats_report.StatsInputError) as error:
+        print(f"paddleseg-imbalance stats: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    crop_size = None
+    if args.crop_size:
+        if len(args.crop_size) > 2:
+            print("paddleseg-imbalance stats: error: --crop-size takes one side or "
+                  "width height", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        crop_size = tuple(args.crop_size * 2 if len(args.crop_size) == 1 else args.crop_size)
+    report = stats_report.compute(inputs, crop_size, args.crops_per_image, args.seed,
+                                  args.workers, progress=sys.stderr.isatty())
+    print(report.table())
+    print("\n".join(report.summary()))
+    output = args.output or os.path.join("output", "stats", inputs.name)
+    for path in stats_report.write(report, output, plot=not args.no_plot):
+        print(f"wrote {path}")
+    return 0
+
+
+def _add_stats(subparsers):
+    parser = subparsers.add_parser(
+        "stats", help="Class frequencies, crop coverage and recommended class weights.",
+        description="Per class: pixel share, share of images and of random crops that "
+                    "contain it, and the weights of each weighting method. Prints a table, "
+                    "writes class_stats.json and class_stats.png.")
+    parser.add_argument("config", nargs="?", help="PaddleSeg YAML config (its train_dataset).")
+    parser.add_argument("--split", default="train", choices=["train", "val"],
+                        help="Dataset section of the config to count.")
+    parser.add_argument("--dataset-root", help="Without a config: the dataset root.")
+    parser.add_argument("--file-list", help="Without a config: 'image label' lines.")
+    parser.add_argument("--num-classes", type=int,
+                        help="Without a config: classes (multi-label: labels).")
+    parser.add_argument("--ignore-index", type=int, default=255,
+                        help="Without a config: the ignored label value.")
+    parser.add_argument("--multilabel", action="store_true",
+                        help="Without a config: multi-label files (a multi-label config says so "
+                             "itself).")
+    parser.add_argument("--crop-size", type=int, nargs="+", metavar="PX",
+                        help="Crop side, or width height (default: the config's crop "
+                             "transform; none: no crop statistics).")
+    parser.add_argument("--crops-per-image", type=int, default=20,
+                        help="Random crops drawn per image.")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the crops.")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Processes that read label files (default: CPU count).")
+    parser.add_argument("--output", help="Output directory (default output/stats/NAME).")
+    parser.add_argument("--no-plot", action="store_true", help="Do not draw the PNG chart.")
+    parser.set_defaults(handler=stats)
+
+
 def _add_tools(subparsers):
     for name, summary in TOOLS.items():
         # The tool parses its own flags; `paddleseg-imbalance train --help` shows them.
@@ -71,6 +194,8 @@ def build_parser():
         description="Class-imbalanced semantic segmentation with PaddleSeg.")
     subparsers = parser.add_subparsers(dest="command", required=True)
     _add_demo_data(subparsers)
+    _add_lint(subparsers)
+    _add_stats(subparsers)
     _add_tools(subparsers)
     return parser
 

@@ -27,17 +27,25 @@ def test_import_twice_keeps_the_same_manager_without_warnings():
 
 
 def test_register_replaces_a_same_named_component_quietly():
+    name = "AddMultiLabelAuxiliaryCategory"
+    before = manager.TRANSFORMS.components_dict.get(name)
+
     class AddMultiLabelAuxiliaryCategory:  # what a PaddleSeg develop checkout registers
         pass
 
-    manager.TRANSFORMS.add_component(AddMultiLabelAuxiliaryCategory)
-    replacement = type("AddMultiLabelAuxiliaryCategory", (), {})
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        register(manager.TRANSFORMS)(replacement)
-        register(manager.TRANSFORMS)(replacement)
-    assert manager.TRANSFORMS["AddMultiLabelAuxiliaryCategory"] is replacement
-    del manager.TRANSFORMS.components_dict["AddMultiLabelAuxiliaryCategory"]
+    try:
+        manager.TRANSFORMS.components_dict[name] = AddMultiLabelAuxiliaryCategory
+        replacement = type(name, (), {})
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            register(manager.TRANSFORMS)(replacement)
+            register(manager.TRANSFORMS)(replacement)
+        assert manager.TRANSFORMS[name] is replacement
+    finally:
+        if before is None:
+            del manager.TRANSFORMS.components_dict[name]
+        else:
+            manager.TRANSFORMS.components_dict[name] = before
 
 
 @pytest.mark.parametrize("entry", ["paddleseg_imbalance", "paddleseg_imbalance.cli"])
@@ -57,7 +65,8 @@ def test_every_entry_file_imports_zlib_first():
     import os
     entries = glob.glob(os.path.join(REPO, "tools", "*.py")) + [
         os.path.join(REPO, "paddleseg_imbalance", name)
-        for name in ("__init__.py", "cli.py", "__main__.py")]
+        for name in ("__init__.py", "cli.py", "__main__.py")] + [
+        os.path.join(REPO, "paddleseg_imbalance_launcher.py")]
     for path in entries:
         tree = ast.parse(open(path).read())
         imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]

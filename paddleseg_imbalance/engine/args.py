@@ -30,6 +30,14 @@ def _add_inference_options(parser, flip_default):
                         help="Vertical flip for augmented inference.")
 
 
+def _add_multilabel_options(parser, threshold_help):
+    parser.add_argument("--use_multilabel", action="store_true",
+                        help="Multi-label model: a sigmoid per output channel. On by itself "
+                             "when the config uses MultiLabelDataset or "
+                             "AddMultiLabelAuxiliaryCategory.")
+    parser.add_argument("--threshold", type=float, default=0.5, help=threshold_help)
+
+
 def train_parser():
     parser = argparse.ArgumentParser(description="Train a PaddleSeg model (with the "
                                      "paddleseg-imbalance plugin loaded).")
@@ -56,6 +64,11 @@ def train_parser():
     parser.add_argument("--seed", type=int, default=None, help="Random seed.")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
     parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
+    parser.add_argument("--no_lint", action="store_true",
+                        help="Skip the config lint that runs before training "
+                             "(paddleseg-imbalance lint; its errors stop training).")
+    _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
+                                    "sigmoid(logit) > threshold.")
     return parser
 
 
@@ -70,6 +83,8 @@ def val_parser():
                         help="Where eval/ (and errors/) go; default the model's directory.")
     parser.add_argument("--save_errors", type=int, default=0, metavar="K",
                         help="Draw the K val images with the lowest foreground IoU.")
+    _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
+                                    "sigmoid(logit) > threshold.")
     _add_inference_options(parser, flip_default=False)
     return parser
 
@@ -86,6 +101,8 @@ def predict_parser():
     _add_inference_options(parser, flip_default=False)
     parser.add_argument("--custom_color", nargs="+", type=int, default=None,
                         help="Colour map as R G B triples, one per class.")
+    _add_multilabel_options(parser, "Multi-label masks: a pixel has a label where "
+                                    "sigmoid(logit) > threshold.")
     return parser
 
 
@@ -98,6 +115,16 @@ def export_parser():
     parser.add_argument("--save_dir", default="./output/inference_model")
     parser.add_argument("--input_shape", nargs=4, type=int, default=None,
                         help="Fixed input shape N C H W; default [-1, C, -1, -1].")
-    parser.add_argument("--output_op", default="argmax", choices=["argmax", "softmax", "none"],
-                        help="Operator appended to the model output.")
+    parser.add_argument("--output_op", default=None,
+                        choices=["argmax", "softmax", "none", "threshold", "sigmoid"],
+                        help="Operator appended to the model output. Single-label: argmax "
+                             "(default, int32 class map), softmax or none (logits). "
+                             "Multi-label: threshold (default, int32 0/1 per label), "
+                             "sigmoid (probability per label) or none (all logits); "
+                             "threshold and sigmoid leave the background channel out.")
+    _add_multilabel_options(parser, "Multi-label export with --output_op threshold: a "
+                                    "pixel has a label where sigmoid(logit) > threshold.")
+    parser.add_argument("--format", default="paddle", choices=["paddle", "onnx"],
+                        help="onnx: also convert the exported model to model.onnx with "
+                             "paddle2onnx (pip install \"paddleseg-imbalance[onnx]\").")
     return parser

@@ -55,11 +55,10 @@ def _pop_options(yaml_key, entry):
     """The `weight_*` options of `entry` (removed from it: loss classes do not take them)."""
     options = {key: entry.pop(key, default) for key, default in _OPTIONS.items()}
     weight = entry.get("weight")
-    if isinstance(weight, str) and weight not in (AUTO, BATCH):
-        raise ConfigError(f"`{yaml_key}.weight` is '{weight}'; expected a list of class "
-                          f"weights, '{AUTO}' (from the train set) or '{BATCH}' (per batch).")
     explicit = [key for key in _OPTIONS if options[key] != _OPTIONS[key]]
-    if not isinstance(weight, str) and explicit:
+    # Other strings belong to the loss (BCELoss's `weight: dynamic`); the config lint
+    # (PSI012) rejects a string on a loss that takes a per-class list.
+    if weight not in (AUTO, BATCH) and explicit:
         raise ConfigError(f"`{yaml_key}` sets {', '.join(explicit)} without `weight: auto` or "
                           "`weight: batch`; remove them or set the weight to auto/batch.")
     try:

@@ -1,12 +1,24 @@
-"""`tools/predict.py`: PaddleSeg's prediction and visualisation for images on disk."""
+"""`tools/predict.py`: PaddleSeg's prediction and visualisation for images on disk.
+
+A multi-label model (`--use_multilabel`, or a multi-label config) gets its own writer,
+`predict_multilabel`: per image, one binary mask per label and a colour overlay, with the
+background channel of AddMultiLabelAuxiliaryCategory left out.
+"""
 import os
 
-from paddleseg.core import predict
+import cv2
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+from paddleseg.core import infer, predict
 from paddleseg.transforms import Compose
-from paddleseg.utils import get_image_list
+from paddleseg.utils import get_image_list, logger, progbar
+from paddleseg.utils.visualize import get_color_map_list
 
 from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, checked_threshold,
+                                                   is_multilabel, label_names)
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.engine.val import inference_options
 
@@ -26,10 +38,90 @@ def run(args):
                           ".png or .bmp).") from error
     transforms = Compose(session.builder.val_transforms)
     options = inference_options(args, session.config, "aug_pred")
+    if args.use_multilabel or is_multilabel(session.config):
+        predict_multilabel(session.load_weights(args.model_path), session.config, transforms,
+                           image_list, image_dir, args.save_dir, args.threshold,
+                           args.custom_color, **options)
+        return image_list
     predict(session.model, model_path=args.model_path, transforms=transforms,
             image_list=image_list, image_dir=image_dir, save_dir=args.save_dir,
             custom_color=args.custom_color, **options)
     return image_list
+
+
+# The image's share of an overlay pixel that has a label (PaddleSeg's overlays use 0.6).
+_IMAGE_WEIGHT = 0.6
+
+
+def _relative_path(image_path, image_dir):
+    """`image_path` below `image_dir` (or its file name), as PaddleSeg's predict names
+    its outputs."""
+    if image_dir is None:
+        return os.path.basename(image_path)
+    return os.path.relpath(image_path, image_dir)
+
+
+def _write(path, image):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    cv2.imwrite(path, image)
+
+
+def predict_multilabel(model, config, transforms, image_list, image_dir, save_dir,
+                       threshold=0.5, custom_color=None, aug_pred=False, scales=1.0,
+                       flip_horizontal=False, flip_vertical=False, is_slide=False,
+                       stride=None, crop_size=None):
+    """Predict a multi-label model on `image_list` and write, for each image (path `rel`
+    below `image_dir`):
+
+    - ``save_dir/masks/<label name>/<rel stem>.png``: one uint8 mask per label, 255 where
+      sigmoid(logit) > `threshold`, else 0 (viewable as is; the plugin reads 0/255 masks
+      back as binary labels);
+    - ``save_dir/added_prediction/<rel>``: the image with each label's pixels tinted in
+      its colour (PaddleSeg's colour map, or `custom_color` R G B triples indexed by
+      output channel).
+
+    The auxiliary background channel is in neither. Images are shared among ranks as in
+    PaddleSeg's predict. The other arguments are PaddleSeg's inference options.
+    """
+    threshold = checked_threshold(threshold)
+    skipped = auxiliary_channels(config)
+    colours = np.array(get_color_map_list(256, custom_color=custom_color),
+                       np.float32).reshape(-1, 3)[:, ::-1]  # RGB to BGR
+    rank, nranks = paddle.distributed.get_rank(), paddle.distributed.get_world_size()
+    images = image_list[rank::nranks]
+    model.eval()
+    logger.info(f"Predicting {len(images)} images (multi-label, threshold {threshold})...")
+    bar = progbar.Progbar(target=len(images), verbose=1)
+    with paddle.no_grad():
+        for step, image_path in enumerate(images):
+            data = transforms({"img": image_path})
+            image = paddle.to_tensor(data["img"][np.newaxis, ...])
+            if aug_pred:
+                _, logit = infer.aug_inference(
+                    model, image, trans_info=data["trans_info"], scales=scales,
+                    flip_horizontal=flip_horizontal, flip_vertical=flip_vertical,
+                    is_slide=is_slide, stride=stride, crop_size=crop_size)
+            else:
+                _, logit = infer.inference(model, image, trans_info=data["trans_info"],
+                                           is_slide=is_slide, stride=stride,
+                                           crop_size=crop_size)
+            positive = (F.sigmoid(logit.astype("float32")) > threshold).numpy()[0]
+            channels = [c for c in range(positive.shape[0]) if c not in skipped]
+            names = label_names(config, len(channels))
+            relative = _relative_path(image_path, image_dir)
+            stem = os.path.splitext(relative)[0]
+            overlay = cv2.imread(image_path, cv2.IMREAD_COLOR).astype(np.float32)
+            for channel, name in zip(channels, names):
+                mask = positive[channel]
+                _write(os.path.join(save_dir, "masks", name, stem + ".png"),
+                       mask.astype(np.uint8) * 255)
+                overlay[mask] = (_IMAGE_WEIGHT * overlay[mask]
+                                 + (1 - _IMAGE_WEIGHT) * colours[channel])
+            _write(os.path.join(save_dir, "added_prediction", relative),
+                   overlay.round().astype(np.uint8))
+            bar.update(step + 1)
+    logger.info(f"Masks are in {os.path.join(save_dir, 'masks')}, overlays in "
+                f"{os.path.join(save_dir, 'added_prediction')}.")
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ class DataError(ValueError):
     """Dataset files that cannot be trained on; the message lists them and the fix."""
 
 
-def _image_size(path, apply_exif):
+def image_size(path, apply_exif):
     """(height, width) of the image at `path`, as cv2 would decode it if `apply_exif`."""
     with Image.open(path) as image:
         width, height = image.size
@@ -43,7 +43,7 @@ def _check_pair(pair, expected_label_size):
             problems.append(f"{role} file '{path}' does not exist")
             continue
         try:
-            sizes[role] = _image_size(path, apply_exif)
+            sizes[role] = image_size(path, apply_exif)
         except (UnidentifiedImageError, OSError, SyntaxError) as error:
             problems.append(f"{role} file '{path}' cannot be decoded as an image ({error})")
     if len(sizes) == 2:

@@ -6,11 +6,13 @@ files before a dataset is used, so bad input fails before any loop starts.
 import os
 
 import paddle
-from paddleseg.cvlibs import SegBuilder
 from paddleseg.utils import logger, utils
 
-from paddleseg_imbalance.datasets import unwrap_config, wrap_dataset
+from paddleseg_imbalance.datasets import MultiLabelDataset, unwrap_config, wrap_dataset
+from paddleseg_imbalance.engine.builder import SegBuilder
 from paddleseg_imbalance.engine.config import ConfigError, check_dataset_paths, load_config
+from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
+                                                   prepare_config, section_is_multilabel)
 from paddleseg_imbalance.engine.preflight import check_file_list
 
 
@@ -42,6 +44,7 @@ class Session:
             self.wrappers = unwrap_config(self.config)
         except ValueError as error:
             raise ConfigError(str(error)) from error
+        prepare_config(self.config)
         self.builder = SegBuilder(self.config)
 
     def dataset(self, section):
@@ -50,9 +53,13 @@ class Session:
         check_dataset_paths(self.config, section)
         dataset = getattr(self.builder, section)
         file_list = getattr(dataset, "file_list", None)
-        if file_list is not None:
-            rank, _ = rank_and_world_size()
+        rank, _ = rank_and_world_size()
+        if isinstance(dataset, MultiLabelDataset):
+            check_multilabel_files(dataset, section, progress=rank == 0)
+        elif file_list is not None:
             check_file_list(file_list, section, progress=rank == 0)
+        if section_is_multilabel(self.config, section):
+            check_first_sample(dataset, section)
         logger.info(f"{section}: {len(dataset)} samples checked.")
         return wrap_dataset(dataset, self.wrappers.get(section, []))
 

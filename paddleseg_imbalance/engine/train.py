@@ -5,17 +5,23 @@ from paddleseg.core import train as paddleseg_train
 from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
+from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
+from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
                                                          evaluation_in_training)
 from paddleseg_imbalance.engine.val import evaluation_options
+from paddleseg_imbalance.lint import LintInputError, lint
+from paddleseg_imbalance.lint.known_components import from_managers
 
 
 def run(args):
     """Train as `args` say; returns the save dir."""
     check_best_metric(args.best_metric)
+    if not args.no_lint:
+        lint_before_training(args)
     session = Session(args)
     config = session.config
     rank, world_size = rank_and_world_size()
@@ -35,8 +41,10 @@ def run(args):
     if rank == 0:
         utils.show_env_info()
         utils.show_cfg_info(config)
+    options = {**evaluation_options(config, config.test_config),
+               **multilabel_evaluation_options(args, config)}
     evaluation = TrainingEvaluation(
-        model, evaluation_options(config, config.test_config), args.save_dir, args.save_interval, config.iters,
+        model, options, args.save_dir, args.save_interval, config.iters,
         args.resume_model, args.best_metric, _visualdl_writer(args, rank))
     with evaluation_in_training(evaluation):
         paddleseg_train(
@@ -63,6 +71,23 @@ def run(args):
         evaluation.log_writer.close()
     logger.info(f"Training finished; checkpoints are in {os.path.abspath(args.save_dir)}")
     return args.save_dir
+
+
+def lint_before_training(args):
+    """Lint the config as this run will use it (`--iters`, `--batch_size`, `--opts` applied);
+    log the warnings, raise `ConfigError` listing the errors (exit code 2)."""
+    opts = [f"{key}={getattr(args, key)}" for key in ("iters", "batch_size")
+            if getattr(args, key) is not None] + list(args.opts or [])
+    try:
+        # The plugin is loaded here, so the live managers know every registered name.
+        report = lint(args.config, opts=opts, known=from_managers())
+    except LintInputError as error:
+        raise ConfigError(f"{error} (--config {args.config})") from error
+    if report.errors:
+        raise ConfigError(f"the config lint found {len(report.errors)} error(s); fix them, "
+                          f"or pass --no_lint to train anyway:\n{report.text()}")
+    if report.findings and rank_and_world_size()[0] == 0:
+        logger.warning(f"config lint:\n{report.text()}")
 
 
 def _visualdl_writer(args, rank):

@@ -12,6 +12,7 @@ from paddleseg.utils import logger
 from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
+from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.evaluation import build_evaluators, evaluate
 
@@ -64,6 +65,10 @@ def run(args):
     gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
     options = evaluation_options(session.config,
                                  inference_options(args, session.config, "aug_eval"))
+    options.update(multilabel_evaluation_options(args, session.config))
+    if gallery is not None and options.get("use_multilabel"):
+        raise ConfigError("--save_errors draws single-label errors (one class per pixel); "
+                          "it does not support multi-label models: leave it out.")
     result = evaluate(model, val_dataset, save_dir=save_dir, num_workers=args.num_workers,
                       on_sample=gallery, **options)
     if gallery is not None:

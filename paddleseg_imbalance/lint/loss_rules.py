@@ -1,0 +1,113 @@
+"""Config rules on the `loss` section: types/coef, one loss per model output, weight lengths.
+
+PaddleSeg's DefaultLossRule accepts `types` and `coef` of equal length, or a single type
+that it repeats `len(coef)` times; anything else fails when the config loads. The
+number of losses (`len(coef)`) must equal the number of logits the model returns in
+training, which PaddleSeg checks only at the first iteration. A per-class `weight` of
+the wrong length fails inside `forward`, on the device.
+"""
+from paddleseg_imbalance.lint.model_outputs import train_output_count
+from paddleseg_imbalance.lint.resolve import format_key
+
+# Losses whose `weight` is one weight per class (channel).
+PER_CLASS_WEIGHT_LOSSES = {"CrossEntropyLoss", "DistillCrossEntropyLoss", "DiceLoss",
+                           "PointCrossEntropyLoss", "WeightedIoULoss", "TverskyLoss"}
+# `weight:` values this plugin's tools resolve before PaddleSeg builds the loss.
+WEIGHT_KEYWORDS = ("auto", "batch")
+
+
+def _loss_lists(ctx):
+    """(types, coef) of `loss` when both are lists, else None."""
+    loss = ctx.section("loss")
+    types, coef = loss.get("types"), loss.get("coef")
+    if isinstance(types, list) and isinstance(coef, list):
+        return types, coef
+    return None
+
+
+def types_coef_mismatch(ctx):
+    """PSI010: `types`/`coef` missing, or lengths that PaddleSeg's DefaultLossRule rejects."""
+    if "loss" not in ctx.config:
+        return
+    loss = ctx.section("loss")
+    for key in ("types", "coef"):
+        if not isinstance(loss.get(key), list):
+            yield ctx.finding("PSI010", ("loss", key) if key in loss else ("loss",),
+                              f"loss.{key} is {'missing' if key not in loss else 'not a list'}: "
+                              "PaddleSeg needs both `types` and `coef` lists",
+                              "write e.g. `loss: {types: [{type: CrossEntropyLoss}], coef: [1]}`, "
+                              "one coef per model output")
+    lists = _loss_lists(ctx)
+    if lists and len(lists[0]) not in (1, len(lists[1])):
+        types, coef = lists
+        yield ctx.finding("PSI010", ("loss", "coef"),
+                          f"loss has {len(types)} types and {len(coef)} coef: PaddleSeg needs "
+                          "as many types as coef, or a single type that it repeats",
+                          f"give {len(types)} coef (one per type), or one type with "
+                          f"{len(coef)} coef")
+
+
+def loss_output_count(ctx):
+    """PSI011: the number of losses differs from the model's training outputs."""
+    lists = _loss_lists(ctx)
+    model = ctx.section("model")
+    outputs = train_output_count(model)
+    if not lists or outputs is None or len(lists[0]) not in (1, len(lists[1])):
+        return
+    types, coef = lists
+    if len(coef) == outputs:
+        return
+    single = len(types) == 1
+    found = (f"1 type repeated for {len(coef)} coef" if single and len(coef) > 1
+             else f"{len(coef)} loss{'es' if len(coef) > 1 else ''}")
+    ones = ", ".join(["1"] * outputs)
+    # Users mistake coef for class weights (PaddleSeg issue #2524).
+    hint = ("; `coef` weights the model outputs, class weights go in the loss's `weight`"
+            if len(coef) == ctx.num_classes() else "")
+    yield ctx.finding(
+        "PSI011", ("loss", "coef"),
+        f"{model['type']} returns {outputs} output{'s' if outputs > 1 else ''} in training "
+        f"but the loss config has {found}: PaddleSeg stops at the first iteration with "
+        f"'The length of logits_list should equal to the types of loss config: {outputs} != "
+        f"{len(coef)}'",
+        f"one loss per output: `coef: [{ones}]` with one type (PaddleSeg repeats it) or "
+        f"{outputs} types; the first output is the main head{hint}")
+
+
+def _expected_weights(entry, num_classes):
+    """Length a per-class weight list must have: classes (2 for binary mode's one channel)."""
+    if entry.get("mode") == "binary":
+        return 2
+    return num_classes
+
+
+def weight_length(ctx):
+    """PSI012: a per-class `weight` list whose length is not the number of classes."""
+    num_classes = ctx.num_classes()
+    for loss_key in ("loss", "distill_loss"):
+        for path, entry in ctx.loss_entries(loss_key):
+            if entry.get("type") not in PER_CLASS_WEIGHT_LOSSES or entry.get("weight") is None:
+                continue
+            weight = entry["weight"]
+            if isinstance(weight, str):
+                if weight not in WEIGHT_KEYWORDS:
+                    yield ctx.finding(
+                        "PSI012", path + ("weight",),
+                        f"`{format_key(path + ('weight',))}` is '{weight}': {entry['type']} "
+                        "takes a list of class weights, 'auto' or 'batch'",
+                        "`weight: auto` computes the weights from the train set; or give one "
+                        "number per class")
+                continue
+            expected = _expected_weights(entry, num_classes)
+            if expected is None or not isinstance(weight, list) or len(weight) == expected:
+                continue
+            yield ctx.finding(
+                "PSI012", path + ("weight",),
+                f"{entry['type']} has {len(weight)} class weights but the model has "
+                f"{expected} classes: the loss fails inside forward (on the GPU, as a device "
+                "assertion)",
+                f"give {expected} weights, one per class in class-index order (background "
+                "first), or `weight: auto` to compute them from the train set")
+
+
+CHECKS = (types_coef_mismatch, loss_output_count, weight_length)
