@@ -1,16 +1,14 @@
 """`WeightedIoULoss`: soft Jaccard loss with per-class weights."""
-import warnings
-
 import paddle
-import paddle.nn as nn
 from paddleseg.cvlibs import manager
 
 from paddleseg_imbalance.losses import functional as LF
+from paddleseg_imbalance.losses.class_overlap import ClassOverlapLoss
 from paddleseg_imbalance.registry import register
 
 
 @register(manager.LOSSES)
-class WeightedIoULoss(nn.Layer):
+class WeightedIoULoss(ClassOverlapLoss):
     r"""Soft IoU (Jaccard) loss, weighted per class.
 
     For every class c, with p the predicted probability and g the 0/1 target, summed over
@@ -80,41 +78,11 @@ class WeightedIoULoss(nn.Layer):
     def __init__(self, mode=LF.MULTICLASS, weight=None, smooth=1.0, eps=1e-7,
                  log_loss=False, ignore_index=255, per_image=False,
                  absent_classes=LF.PENALIZE_FP):
-        super().__init__()
-        name = type(self).__name__
-        self.mode = LF.check_choice(name, "mode", mode, LF.MODES)
-        self.absent_classes = LF.check_choice(name, "absent_classes", absent_classes,
-                                              LF.ABSENT_CLASS_POLICIES)
-        self.weight = weight
-        self.smooth = LF.check_non_negative(name, "smooth", smooth)
-        self.eps = LF.check_positive(name, "eps", eps)
+        super().__init__(mode, weight, smooth, eps, ignore_index, per_image, absent_classes)
         self.log_loss = bool(log_loss)
-        self.ignore_index = LF.check_ignore_index(name, ignore_index)
-        self.per_image = bool(per_image)
-        if self.smooth == 0 and self.absent_classes == LF.PENALIZE_FP:
-            warnings.warn(f"{name}: smooth=0 with absent_classes='penalize_fp' gives every "
-                          f"class absent from the target a constant loss of 1 and no "
-                          f"gradient; use smooth > 0, or absent_classes='ignore'.")
 
-    def __setattr__(self, name, value):
-        # `weight` is checked and made a float32 tensor whenever it is assigned: in
-        # __init__, and by the training engine when it replaces the weights between steps.
-        if name == "weight":
-            value = LF.check_weight(type(self).__name__, value)
-        super().__setattr__(name, value)
-
-    def forward(self, logits, labels):
-        """Loss of `logits` (N, C, H, W) against `labels` (see the class docstring)."""
-        name = type(self).__name__
-        classes = LF.check_logits_and_labels(name, self.mode, logits, labels,
-                                             self.ignore_index)
-        LF.check_weight_length(name, self.mode, self.weight, classes, logits.shape[1])
-        tp, prob_sum, target_sum = LF.class_statistics(self.mode, logits, labels,
-                                                       self.ignore_index, self.per_image)
+    def class_losses(self, tp, prob_sum, target_sum):
         iou = LF.soft_jaccard_score(tp, prob_sum, target_sum, self.smooth, self.eps)
         if self.log_loss:
-            class_losses = -paddle.log(paddle.clip(iou, min=self.eps))
-        else:
-            class_losses = 1 - iou
-        return LF.weighted_class_mean(class_losses, target_sum, self.weight,
-                                      self.absent_classes)
+            return -paddle.log(paddle.clip(iou, min=self.eps))
+        return 1 - iou
