@@ -99,3 +99,9 @@ def test_bad_weight_entries_name_the_key(demo_root, tmp_path, entry, message):
     with pytest.raises(ConfigError, match="loss.types\\[0\\]") as error:
         train.main(["--config", config, "--device", "cpu", "--save_dir", str(tmp_path)])
     assert message in str(error.value)
+
+
+def test_other_weight_strings_are_left_to_the_loss(demo_root, tmp_path, capsys):
+    # BCELoss computes `weight: dynamic` itself from each batch.
+    config = tiny_config(demo_root, tmp_path, loss={"type": "BCELoss", "weight": "dynamic"})
+    assert "iter: 2/2" in train_log(config, tmp_path / "out", capsys)
