@@ -39,6 +39,7 @@ from paddleseg.cvlibs import manager
 from paddleseg.datasets import Dataset
 from paddleseg.transforms import Compose
 
+from paddleseg_imbalance.datasets.class_attributes import guard_class_attributes
 from paddleseg_imbalance.labels import read_label
 from paddleseg_imbalance.registry import register
 from paddleseg_imbalance.transforms.multilabel_aux import (BACKGROUND_NAME,
@@ -47,28 +48,15 @@ from paddleseg_imbalance.transforms.multilabel_aux import (BACKGROUND_NAME,
 
 
 class MultiLabelConfigError(ValueError):
-    """A dataset whose SegBuilder class attributes come from its config reached PaddleSeg's
-    own SegBuilder. Not an `AttributeError`, so that PaddleSeg's `hasattr` check shows it."""
+    """`MultiLabelDataset` reached PaddleSeg's own SegBuilder, which reads its class."""
 
 
-def _class_attribute_from_config(name):
-    def read(cls):
-        raise MultiLabelConfigError(
-            f"{cls.__name__} takes num_classes, img_channels and ignore_index from its "
+def _config_advice(cls, name):
+    return (f"{cls.__name__} takes num_classes, img_channels and ignore_index from its "
             f"config, but PaddleSeg 2.8.0's SegBuilder reads {name} from the dataset class. "
             "Use paddleseg-imbalance's tools (tools/train.py, val.py, ...), or in your own "
             "code `paddleseg_imbalance.engine.builder.SegBuilder(config)` in place of "
             "PaddleSeg's SegBuilder.")
-
-    return property(read)
-
-
-class _ConfiguredLikeDataset(type):
-    """Metaclass: the SegBuilder class attributes raise `MultiLabelConfigError`."""
-
-    NUM_CLASSES = _class_attribute_from_config("NUM_CLASSES")
-    IMG_CHANNELS = _class_attribute_from_config("IMG_CHANNELS")
-    IGNORE_INDEX = _class_attribute_from_config("IGNORE_INDEX")
 
 
 def _is_paddleseg_transform(transform):
@@ -129,7 +117,9 @@ def _pipeline(transforms, first):
 
 
 @register(manager.DATASETS)
-class MultiLabelDataset(Dataset, metaclass=_ConfiguredLikeDataset):
+class MultiLabelDataset(Dataset,
+                        metaclass=guard_class_attributes(MultiLabelConfigError,
+                                                         _config_advice)):
     """Multi-label segmentation data in PaddleSeg's file-list format.
 
     Args:

@@ -26,24 +26,18 @@ those of the dataset it wraps, which a class cannot know. So:
 import paddle
 from paddleseg.cvlibs import manager
 
+from paddleseg_imbalance.datasets.class_attributes import guard_class_attributes
+
 # The config sections whose dataset may be wrapped.
 DATASET_SECTIONS = ("train_dataset", "val_dataset")
-# What PaddleSeg 2.8.0's SegBuilder reads from the class of a non-`Dataset` train_dataset.
-_SEGBUILDER_CLASS_ATTRIBUTES = ("NUM_CLASSES", "IMG_CHANNELS", "IGNORE_INDEX")
 
 
 class WrapperConfigError(ValueError):
-    """A wrapper dataset's config reached PaddleSeg's builder without `unwrap_config`.
-
-    Not an `AttributeError`, so that PaddleSeg's `hasattr` check lets it through and the
-    user sees this message rather than "must have `NUM_CLASSES` attr".
-    """
+    """A wrapper dataset's config reached PaddleSeg's builder without `unwrap_config`."""
 
 
-def _class_attribute_error(name):
-    def read(cls):
-        raise WrapperConfigError(
-            f"{cls.__name__} wraps another dataset, so its {name} is the wrapped dataset's, "
+def _wrapper_advice(cls, name):
+    return (f"{cls.__name__} wraps another dataset, so its {name} is the wrapped dataset's, "
             f"and PaddleSeg 2.8.0's SegBuilder reads {name} from the dataset class, which "
             "cannot know it. Train with paddleseg-imbalance's tools/train.py, which builds "
             "the wrapped dataset first; in your own code call "
@@ -51,18 +45,9 @@ def _class_attribute_error(name):
             "`SegBuilder(config)`, then `wrap_dataset(builder.train_dataset, "
             "wrappers['train_dataset'])`.")
 
-    return property(read)
 
-
-class _WrapperClass(type):
-    """Metaclass: the SegBuilder class attributes raise `WrapperConfigError` (see module)."""
-
-    NUM_CLASSES = _class_attribute_error("NUM_CLASSES")
-    IMG_CHANNELS = _class_attribute_error("IMG_CHANNELS")
-    IGNORE_INDEX = _class_attribute_error("IGNORE_INDEX")
-
-
-class DatasetWrapper(paddle.io.Dataset, metaclass=_WrapperClass):
+class DatasetWrapper(paddle.io.Dataset,
+                     metaclass=guard_class_attributes(WrapperConfigError, _wrapper_advice)):
     """Base of the wrappers: holds `dataset` and forwards unknown attributes to it.
 
     PaddleSeg and the tools read `num_classes`, `ignore_index`, `img_channels`,
