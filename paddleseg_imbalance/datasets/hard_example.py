@@ -22,7 +22,10 @@ class HardExampleDataset(DatasetWrapper):
 
     The training loop reports a hardness score per image, higher = harder (e.g. the
     image's loss on its rare classes, or 1 - its foreground IoU), and then starts the
-    next epoch:
+    next epoch. paddleseg-imbalance's tools/train.py does both (see
+    `engine.hard_example_feedback`), with the score `rare_class_loss_per_image`: the
+    cross-entropy over the pixels that are, or are predicted as, a class other than
+    `background_class`. In your own loop:
 
     1. `record(indices, scores)` after each step: `indices` from the batch's
        `sample_index` (every item of this dataset carries the index of its image there),
@@ -54,6 +57,8 @@ class HardExampleDataset(DatasetWrapper):
         max_weight: the largest weight, relative to the base rate, >= 1.
         momentum: share of the previous hardness kept at each epoch, in [0, 1).
         seed: seeds every epoch's draw (with the epoch number).
+        background_class: the class tools/train.py's score leaves out where it is
+            predicted correctly (so easy background does not dilute the score).
 
     Attributes:
         hardness: float64 per image, NaN until the image is first scored.
@@ -61,7 +66,7 @@ class HardExampleDataset(DatasetWrapper):
         epoch: epochs started with `next_epoch` so far.
     """
 
-    def __init__(self, dataset, max_weight=4.0, momentum=0.5, seed=0):
+    def __init__(self, dataset, max_weight=4.0, momentum=0.5, seed=0, background_class=0):
         super().__init__(dataset)
         if not max_weight >= 1:
             raise ValueError(f"HardExampleDataset: max_weight is {max_weight}; it bounds the "
@@ -73,6 +78,7 @@ class HardExampleDataset(DatasetWrapper):
         self.max_weight = float(max_weight)
         self.momentum = float(momentum)
         self.seed = int(seed)
+        self.background_class = int(background_class)
         size = len(dataset)
         self.hardness = np.full(size, np.nan)
         self.weights = np.ones(size)

@@ -6,6 +6,7 @@ from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
@@ -46,7 +47,9 @@ def run(args):
     evaluation = TrainingEvaluation(
         model, options, args.save_dir, args.save_interval, config.iters,
         args.resume_model, args.best_metric, _visualdl_writer(args, rank))
-    with evaluation_in_training(evaluation):
+    feedback = hard_example_feedback(train_dataset, model, args.save_dir,
+                                     multilabel=options.get("use_multilabel", False))
+    with evaluation_in_training(evaluation), feedback:
         paddleseg_train(
             model,
             train_dataset,
