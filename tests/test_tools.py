@@ -201,3 +201,25 @@ def test_unknown_evaluator_stops_before_training(demo_root, tmp_path):
     result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
                       "--save_dir", tmp_path / "out")
     assert_bad_input(result, "`evaluators`", "SegMetric", "SegMetrics")
+
+
+def test_missing_pretrained_model_names_the_key_and_stage_one(demo_root, tmp_path):
+    # The second stage of a two-stage recipe started before the first has run.
+    config = tiny_config(demo_root, tmp_path, model={
+        "type": "PPLiteSeg", "backbone": {"type": "STDC1", "pretrained": None},
+        "arm_out_chs": [32, 64, 128], "seg_head_inter_chs": [32, 64, 64],
+        "pretrained": str(tmp_path / "stage1" / "model.pdparams")})
+    assert_bad_input(train_once(config, tmp_path), "model.pretrained", "stage1",
+                     "run stage 1")
+
+
+def test_fine_tuning_loads_the_first_stage_model(trained, demo_root, tmp_path):
+    _, save_dir, _ = trained
+    stage_one = save_dir / "iter_2" / "model.pdparams"
+    config = tiny_config(demo_root, tmp_path, model={
+        "type": "PPLiteSeg", "backbone": {"type": "STDC1", "pretrained": None},
+        "arm_out_chs": [32, 64, 128], "seg_head_inter_chs": [32, 64, 64],
+        "pretrained": str(stage_one)})
+    result = train_once(config, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "variables loaded into PPLiteSeg" in result.stdout + result.stderr

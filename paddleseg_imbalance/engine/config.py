@@ -82,3 +82,20 @@ def _check_path(yaml_key, value, kind):
     else:
         found = f"{kind} '{value}' does not exist (working directory: {os.getcwd()})"
     raise ConfigError(f"`{yaml_key}`: {found}; {hint}.")
+
+
+def check_pretrained_paths(config):
+    """`model.pretrained` and `model.backbone.pretrained`, where they name a local path,
+    must be files: PaddleSeg would stop with "The pretrained model directory is not Found"
+    only once the model is built. URLs are left to PaddleSeg's download."""
+    model_cfg = config.dic.get("model") or {}
+    for yaml_key, value in (("model.pretrained", model_cfg.get("pretrained")),
+                            ("model.backbone.pretrained",
+                             (model_cfg.get("backbone") or {}).get("pretrained"))):
+        if not isinstance(value, str) or "://" in value or os.path.isfile(value):
+            continue
+        raise ConfigError(
+            f"`{yaml_key}`: file '{value}' does not exist (working directory: "
+            f"{os.getcwd()}); train the model it names first (for a two-stage recipe, run "
+            "stage 1), point the key at a model.pdparams, or set it to null to train from "
+            "scratch.")

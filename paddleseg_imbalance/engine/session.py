@@ -10,7 +10,8 @@ from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.datasets import MultiLabelDataset, unwrap_config, wrap_dataset
 from paddleseg_imbalance.engine.builder import SegBuilder
-from paddleseg_imbalance.engine.config import ConfigError, check_dataset_paths, load_config
+from paddleseg_imbalance.engine.config import (ConfigError, check_dataset_paths,
+                                               check_pretrained_paths, load_config)
 from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
                                                    prepare_config, section_is_multilabel)
 from paddleseg_imbalance.engine.preflight import check_file_list
@@ -65,6 +66,8 @@ class Session:
 
     @property
     def model(self):
+        """The built model; a local `pretrained` path that is missing is a ConfigError."""
+        check_pretrained_paths(self.config)
         return self.builder.model
 
     @staticmethod

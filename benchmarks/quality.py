@@ -1,0 +1,201 @@
+"""Does the foreground get learned? Recipes against plain CE on the demo data, several seeds.
+
+    python benchmarks/quality.py [--recipes ce paddleseg_ce_dice recommended]
+                                 [--seeds 0 1 2] [--iters 300] [--jobs 2] [--device cpu]
+
+Every recipe trains PP-LiteSeg STDC1 from scratch with `tools/train.py` on the demo binary
+data (the configs read `data/demo/binary` in the repository; written if missing) with the
+same iterations, batch size, crop size (the whole 128 x 128 image), optimizer and schedule; only the loss, the class weights, the
+augmentation and the sampling differ (see each config). Each (recipe, seed) run is
+evaluated once, at its last iteration, on the validation images, and the table shows the
+foreground class's IoU, Dice, recall and precision (mean and standard deviation over the
+seeds) and the time per training iteration with its ratio to the CE baseline's.
+
+`--jobs` runs that many trainings at once, each with `OMP_NUM_THREADS` = cores / jobs;
+all recipes share the machine the same way, so their times compare. Time per iteration is
+the mean of PaddleSeg's logged `batch_cost` after the first log window (warm-up), which
+leaves start-up and the evaluation out. Results are kept in `--out/<recipe>/seed_<s>/`;
+`--reuse` skips the runs that already have a result there (to resume an interrupted
+benchmark; only reuse runs of the same code and settings).
+
+The targets (issue 7): the recommended recipe reaches foreground IoU >= 0.45 and beats the
+PaddleSeg-only recipe by >= 0.05, mean over the seeds, with a time per iteration within
+1.15x of the CE baseline's.
+"""
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from prettytable import PrettyTable
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIGS = os.path.join(REPO, "configs", "demo")
+
+# name -> (config, what it is). Keys are the --recipes names.
+RECIPES = {
+    "ce": ("pp_liteseg_stdc1_demo_ce.yml", "plain CrossEntropyLoss (the baseline)"),
+    "paddleseg_ce_dice": ("pp_liteseg_stdc1_demo_paddleseg_ce_dice.yml",
+                          "PaddleSeg only: CE weight [1, 10] + DiceLoss"),
+    "ce_auto_wiou": ("pp_liteseg_stdc1_demo_ce_auto_wiou.yml",
+                     "CE weight: auto + WeightedIoULoss"),
+    "focal_tversky": ("pp_liteseg_stdc1_demo_focal_tversky.yml",
+                      "CE + focal TverskyLoss"),
+    "recommended": ("pp_liteseg_stdc1_demo_recommended.yml",
+                    "the recommended recipe (see the config)"),
+}
+BASELINE, PADDLESEG_ONLY, RECOMMENDED = "ce", "paddleseg_ce_dice", "recommended"
+TARGET_IOU, TARGET_MARGIN, TARGET_TIME_RATIO = 0.45, 0.05, 1.15
+FOREGROUND = "foreground"
+BATCH_COST = re.compile(r"iter: (\d+)/\d+,.*batch_cost: ([0-9.]+)")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--recipes", nargs="+", default=[BASELINE, PADDLESEG_ONLY, RECOMMENDED],
+                        choices=sorted(RECIPES), help="recipes to train (default: %(default)s)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--iters", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=2, help="trainings run at once")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", default=os.path.join(REPO, "output", "quality"))
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the results of runs already in --out")
+    return parser.parse_args(argv)
+
+
+def ensure_demo_data():
+    root = os.path.join(REPO, "data", "demo")
+    if not os.path.isfile(os.path.join(root, "binary", "train.txt")):
+        subprocess.run([sys.executable, "-m", "paddleseg_imbalance", "demo-data", root],
+                       cwd=REPO, check=True)
+
+
+def run_dir(args, recipe, seed):
+    return os.path.join(args.out, recipe, f"seed_{seed}")
+
+
+def train(args, recipe, seed, threads):
+    """Train one (recipe, seed); returns its result dict (also saved as result.json)."""
+    save_dir = run_dir(args, recipe, seed)
+    result_path = os.path.join(save_dir, "result.json")
+    if args.reuse and os.path.isfile(result_path):
+        with open(result_path) as file:
+            return json.load(file)
+    os.makedirs(save_dir, exist_ok=True)
+    command = [sys.executable, os.path.join(REPO, "tools", "train.py"),
+               "--config", os.path.join(CONFIGS, RECIPES[recipe][0]),
+               "--seed", str(seed), "--iters", str(args.iters), "--device", args.device,
+               "--do_eval", "--save_interval", str(args.iters), "--log_iters", "10",
+               "--save_dir", save_dir]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), CPU_NUM=str(threads))
+    started = time.time()
+    with open(os.path.join(save_dir, "train.log"), "w") as log:
+        code = subprocess.run(command, cwd=REPO, env=env, stdout=log,
+                              stderr=subprocess.STDOUT).returncode
+    if code != 0:
+        raise RuntimeError(f"{recipe} seed {seed}: tools/train.py exited {code}; see "
+                           f"{os.path.join(save_dir, 'train.log')}")
+    result = dict(recipe=recipe, seed=seed, iters=args.iters, wall_s=time.time() - started,
+                  s_per_iter=seconds_per_iteration(os.path.join(save_dir, "train.log")),
+                  **foreground_metrics(os.path.join(save_dir, "eval",
+                                                    f"iter_{args.iters}.json")))
+    with open(result_path, "w") as file:
+        json.dump(result, file, indent=1)
+    return result
+
+
+def seconds_per_iteration(log_path):
+    """Mean logged batch_cost, leaving out the first log window (warm-up)."""
+    with open(log_path) as file:
+        costs = [float(m.group(2)) for m in map(BATCH_COST.search, file) if m]
+    if len(costs) < 2:
+        raise RuntimeError(f"{log_path}: fewer than 2 logged batch_cost values")
+    return statistics.mean(costs[1:])
+
+
+def foreground_metrics(eval_json):
+    with open(eval_json) as file:
+        rows = {row["name"]: row for row in json.load(file)["classes"]}
+    row = rows[FOREGROUND]
+    return {key: row[key] or 0.0 for key in ("iou", "dice", "recall", "precision")}
+
+
+def summarise(results, recipes):
+    """Per recipe: mean and standard deviation of each metric over the seeds."""
+    summary = {}
+    for recipe in recipes:
+        runs = [r for r in results if r["recipe"] == recipe]
+        summary[recipe] = {key: (statistics.mean(r[key] for r in runs),
+                                 statistics.pstdev(r[key] for r in runs))
+                           for key in ("iou", "dice", "recall", "precision", "s_per_iter")}
+        summary[recipe]["seeds"] = [r["seed"] for r in runs]
+        summary[recipe]["per_seed_iou"] = [r["iou"] for r in runs]
+    return summary
+
+
+def table(summary):
+    base_time = summary[BASELINE]["s_per_iter"][0] if BASELINE in summary else None
+    rows = PrettyTable(["recipe", "fg IoU", "fg Dice", "fg recall", "fg precision",
+                        "IoU per seed", "s/iter", "x CE time"])
+    rows.align = "r"
+    rows.align["recipe"] = "l"
+    for recipe, stats in summary.items():
+        cells = [f"{stats[k][0]:.3f} ± {stats[k][1]:.3f}"
+                 for k in ("iou", "dice", "recall", "precision")]
+        seconds = stats["s_per_iter"][0]
+        ratio = f"{seconds / base_time:.2f}" if base_time else "-"
+        rows.add_row([recipe, *cells, " ".join(f"{v:.3f}" for v in stats["per_seed_iou"]),
+                      f"{seconds:.2f}", ratio])
+    return rows.get_string()
+
+
+def verdicts(summary):
+    """The issue's three targets, each met or not, as lines."""
+    if RECOMMENDED not in summary:
+        return []
+    iou = summary[RECOMMENDED]["iou"][0]
+    lines = [f"recommended fg IoU {iou:.3f} >= {TARGET_IOU}: "
+             f"{'met' if iou >= TARGET_IOU else 'MISSED'}"]
+    if PADDLESEG_ONLY in summary:
+        margin = iou - summary[PADDLESEG_ONLY]["iou"][0]
+        lines.append(f"margin over PaddleSeg-only {margin:+.3f} >= +{TARGET_MARGIN}: "
+                     f"{'met' if margin >= TARGET_MARGIN else 'MISSED'}")
+    if BASELINE in summary:
+        ratio = summary[RECOMMENDED]["s_per_iter"][0] / summary[BASELINE]["s_per_iter"][0]
+        lines.append(f"time per iteration {ratio:.2f}x CE <= {TARGET_TIME_RATIO}x: "
+                     f"{'met' if ratio <= TARGET_TIME_RATIO else 'MISSED'}")
+    return lines
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ensure_demo_data()
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    # Seeds outermost, so that recipes of one seed run side by side under the same load.
+    runs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
+    print(f"{len(runs)} trainings of {args.iters} iterations, {args.jobs} at a time, "
+          f"{threads} thread(s) each; logs under {args.out}", flush=True)
+    with ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(train, args, recipe, seed, threads) for recipe, seed in runs]
+        results = []
+        for (recipe, seed), future in zip(runs, futures):
+            results.append(future.result())
+            print(f"  {recipe} seed {seed}: fg IoU {results[-1]['iou']:.3f}", flush=True)
+    summary = summarise(results, args.recipes)
+    with open(os.path.join(args.out, "summary.json"), "w") as file:
+        json.dump(summary, file, indent=1)
+    print(f"\nForeground metrics at iteration {args.iters}, mean ± std over seeds "
+          f"{' '.join(map(str, args.seeds))} (demo binary data, {args.device}):")
+    print(table(summary))
+    for line in verdicts(summary):
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
