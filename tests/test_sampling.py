@@ -296,6 +296,22 @@ def test_class_balanced_dataset_from_yaml_through_segbuilder(demo_root, tmp_path
     assert builder.model is not None
 
 
+def test_wrapper_over_a_base_dataset_needs_inherited_false(demo_root, tmp_path):
+    base = tiny_config(demo_root, tmp_path)
+    inner = yaml.safe_load(open(base))["train_dataset"]
+    child = tmp_path / "child.yml"
+    # The wrapper merges key by key with the base's plain train_dataset.
+    child.write_text(yaml.safe_dump({"_base_": base, "train_dataset": {
+        "type": "HardExampleDataset", "max_weight": 2.0, "dataset": inner}}))
+    with pytest.raises(ValueError, match=r"dataset_root.*_inherited_: false"):
+        unwrap_config(Config(str(child)))
+    child.write_text(yaml.safe_dump({"_base_": base, "train_dataset": {
+        "_inherited_": False, "type": "HardExampleDataset", "max_weight": 2.0,
+        "dataset": inner}}))
+    assert unwrap_config(Config(str(child))) == {
+        "train_dataset": [{"type": "HardExampleDataset", "max_weight": 2.0}]}
+
+
 # CopyPaste ---------------------------------------------------------------------------
 
 

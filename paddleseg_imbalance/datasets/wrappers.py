@@ -23,6 +23,8 @@ those of the dataset it wraps, which a class cannot know. So:
   wrapped config reaches `SegBuilder.model` directly (e.g. PaddleSeg's own tools/train.py).
   On an instance they are forwarded to the wrapped dataset like every other attribute.
 """
+import inspect
+
 import paddle
 from paddleseg.cvlibs import manager
 
@@ -94,7 +96,8 @@ def unwrap_config(config):
         the sections that had wrappers; give each list to `wrap_dataset`.
 
     Raises:
-        ValueError: a wrapper has no nested `dataset` dict with a `type`.
+        ValueError: a wrapper has no nested `dataset` dict with a `type`, or has keys it
+            does not take (typically a plain dataset's keys merged in from `_base_`).
     """
     wrappers = {}
     for section in DATASET_SECTIONS:
@@ -108,7 +111,9 @@ def unwrap_config(config):
                     f"as a nested `dataset:` with a `type`, found {inner!r}; write e.g. "
                     f"`{section}: {{type: {dataset_cfg['type']}, dataset: {{type: Dataset, "
                     "dataset_root: ..., num_classes: ..., transforms: [...]}}`.")
-            chain.append({key: value for key, value in dataset_cfg.items() if key != "dataset"})
+            params = {key: value for key, value in dataset_cfg.items() if key != "dataset"}
+            _check_wrapper_keys(section, params)
+            chain.append(params)
             dataset_cfg = inner
         if chain:
             config.dic[section] = dataset_cfg
@@ -118,6 +123,20 @@ def unwrap_config(config):
         # `Dataset` only); run them again now that the sections are plain datasets.
         type(config)._build_default_checker().apply_all_rules(config)
     return wrappers
+
+
+def _check_wrapper_keys(section, params):
+    wrapper = manager.DATASETS[params["type"]]
+    accepted = set(inspect.signature(wrapper.__init__).parameters) - {"self", "dataset"}
+    unknown = sorted(set(params) - accepted - {"type"})
+    if unknown:
+        raise ValueError(
+            f"`{section}` of type {params['type']} has keys it does not take: "
+            f"{', '.join(unknown)} (it takes {', '.join(sorted(accepted))} and the wrapped "
+            f"`dataset`). Keys of a plain dataset here usually come from the `_base_` "
+            f"config, which PaddleSeg merges key by key: add `_inherited_: false` to "
+            f"`{section}` so it replaces the base's section, or move the keys into "
+            f"`{section}.dataset`.")
 
 
 def wrap_dataset(dataset, wrappers):
