@@ -4,12 +4,15 @@
                                  [--seeds 0 1 2] [--iters 300] [--jobs 2] [--device cpu]
 
 Every recipe trains PP-LiteSeg STDC1 from scratch with `tools/train.py` on the demo binary
-data (the configs read `data/demo/binary` in the repository; written if missing) with the
-same iterations, batch size, crop size (the whole 128 x 128 image), optimizer and schedule; only the loss, the class weights, the
-augmentation and the sampling differ (see each config). Each (recipe, seed) run is
-evaluated once, at its last iteration, on the validation images, and the table shows the
-foreground class's IoU, Dice, recall and precision (mean and standard deviation over the
-seeds) and the time per training iteration with its ratio to the CE baseline's.
+data (the configs read `data/demo/binary` under `--workdir`, by default the repository;
+written if missing) with the same total iterations, batch size, crop size (the whole
+128 x 128 image), optimizer and schedule; only the loss, the class weights, the
+augmentation and the sampling differ (see each config; `two_stage` splits the iterations
+2:1 and restarts the schedule at a tenth of the learning rate for its second stage). Each
+(recipe, seed) run is evaluated once, at its last iteration, on the validation images, and
+the table shows the foreground class's IoU, Dice, recall and precision (mean and standard
+deviation over the seeds) and the time per training iteration with its ratio to the CE
+baseline's.
 
 `--jobs` runs that many trainings at once, each with `OMP_NUM_THREADS` = cores / jobs;
 all recipes share the machine the same way, so their times compare. Time per iteration is
@@ -37,17 +40,21 @@ from prettytable import PrettyTable
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(REPO, "configs", "demo")
 
-# name -> (config, what it is). Keys are the --recipes names.
+# name -> (stages, what it is); a stage is (config, share of the iterations). A second
+# stage starts from the model the first one ended with.
 RECIPES = {
-    "ce": ("pp_liteseg_stdc1_demo_ce.yml", "plain CrossEntropyLoss (the baseline)"),
-    "paddleseg_ce_dice": ("pp_liteseg_stdc1_demo_paddleseg_ce_dice.yml",
+    "ce": ([("pp_liteseg_stdc1_demo_ce.yml", 1)], "plain CrossEntropyLoss (the baseline)"),
+    "paddleseg_ce_dice": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice.yml", 1)],
                           "PaddleSeg only: CE weight [1, 10] + DiceLoss"),
-    "ce_auto_wiou": ("pp_liteseg_stdc1_demo_ce_auto_wiou.yml",
+    "ce_auto_wiou": ([("pp_liteseg_stdc1_demo_ce_auto_wiou.yml", 1)],
                      "CE weight: auto + WeightedIoULoss"),
-    "focal_tversky": ("pp_liteseg_stdc1_demo_focal_tversky.yml",
+    "focal_tversky": ([("pp_liteseg_stdc1_demo_focal_tversky.yml", 1)],
                       "CE + focal TverskyLoss"),
-    "recommended": ("pp_liteseg_stdc1_demo_recommended.yml",
+    "recommended": ([("pp_liteseg_stdc1_demo_recommended.yml", 1)],
                     "the recommended recipe (see the config)"),
+    "two_stage": ([("pp_liteseg_stdc1_demo_two_stage_1_balanced.yml", 2 / 3),
+                   ("pp_liteseg_stdc1_demo_two_stage_2_finetune.yml", 1 / 3)],
+                  "balanced sampling, then fine-tuning on the plain data"),
 }
 BASELINE, PADDLESEG_ONLY, RECOMMENDED = "ce", "paddleseg_ce_dice", "recommended"
 TARGET_IOU, TARGET_MARGIN, TARGET_TIME_RATIO = 0.45, 0.05, 1.15
@@ -64,13 +71,16 @@ def parse_args(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="trainings run at once")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", default=os.path.join(REPO, "output", "quality"))
+    parser.add_argument("--workdir", default=REPO,
+                        help="directory the trainings run in; the configs read the demo "
+                             "data from its data/demo (written there if missing)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the results of runs already in --out")
     return parser.parse_args(argv)
 
 
-def ensure_demo_data():
-    root = os.path.join(REPO, "data", "demo")
+def ensure_demo_data(workdir):
+    root = os.path.join(workdir, "data", "demo")
     if not os.path.isfile(os.path.join(root, "binary", "train.txt")):
         subprocess.run([sys.executable, "-m", "paddleseg_imbalance", "demo-data", root],
                        cwd=REPO, check=True)
@@ -81,33 +91,52 @@ def run_dir(args, recipe, seed):
 
 
 def train(args, recipe, seed, threads):
-    """Train one (recipe, seed); returns its result dict (also saved as result.json)."""
+    """Train one (recipe, seed), stage by stage; returns its result dict (also saved as
+    result.json)."""
     save_dir = run_dir(args, recipe, seed)
     result_path = os.path.join(save_dir, "result.json")
     if args.reuse and os.path.isfile(result_path):
         with open(result_path) as file:
             return json.load(file)
-    os.makedirs(save_dir, exist_ok=True)
-    command = [sys.executable, os.path.join(REPO, "tools", "train.py"),
-               "--config", os.path.join(CONFIGS, RECIPES[recipe][0]),
-               "--seed", str(seed), "--iters", str(args.iters), "--device", args.device,
-               "--do_eval", "--save_interval", str(args.iters), "--log_iters", "10",
-               "--save_dir", save_dir]
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), CPU_NUM=str(threads))
-    started = time.time()
-    with open(os.path.join(save_dir, "train.log"), "w") as log:
-        code = subprocess.run(command, cwd=REPO, env=env, stdout=log,
-                              stderr=subprocess.STDOUT).returncode
-    if code != 0:
-        raise RuntimeError(f"{recipe} seed {seed}: tools/train.py exited {code}; see "
-                           f"{os.path.join(save_dir, 'train.log')}")
+    stages = RECIPES[recipe][0]
+    iters = stage_iterations(args.iters, [share for _, share in stages])
+    started, costs, previous = time.time(), [], None
+    for number, ((config, _), stage_iters) in enumerate(zip(stages, iters), 1):
+        stage_dir = save_dir if len(stages) == 1 else os.path.join(save_dir, f"stage_{number}")
+        os.makedirs(stage_dir, exist_ok=True)
+        command = [sys.executable, os.path.join(REPO, "tools", "train.py"),
+                   "--config", os.path.join(CONFIGS, config), "--seed", str(seed),
+                   "--iters", str(stage_iters), "--device", args.device,
+                   "--save_interval", str(stage_iters),
+                   "--log_iters", str(max(1, min(10, stage_iters // 4))),
+                   "--save_dir", stage_dir]
+        if number == len(stages):
+            command.append("--do_eval")
+        if previous is not None:
+            command += ["--opts", f"model.pretrained={previous}"]
+        env = dict(os.environ, OMP_NUM_THREADS=str(threads), CPU_NUM=str(threads))
+        log_path = os.path.join(stage_dir, "train.log")
+        with open(log_path, "w") as log:
+            code = subprocess.run(command, cwd=args.workdir, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT).returncode
+        if code != 0:
+            raise RuntimeError(f"{recipe} seed {seed}: tools/train.py exited {code}; see "
+                               f"{log_path}")
+        costs.append((seconds_per_iteration(log_path), stage_iters))
+        previous = os.path.join(stage_dir, f"iter_{stage_iters}", "model.pdparams")
+    eval_json = os.path.join(stage_dir, "eval", f"iter_{iters[-1]}.json")
     result = dict(recipe=recipe, seed=seed, iters=args.iters, wall_s=time.time() - started,
-                  s_per_iter=seconds_per_iteration(os.path.join(save_dir, "train.log")),
-                  **foreground_metrics(os.path.join(save_dir, "eval",
-                                                    f"iter_{args.iters}.json")))
+                  s_per_iter=sum(c * n for c, n in costs) / args.iters,
+                  **foreground_metrics(eval_json))
     with open(result_path, "w") as file:
         json.dump(result, file, indent=1)
     return result
+
+
+def stage_iterations(total, shares):
+    """Split `total` iterations by `shares`; the last stage takes the rounding rest."""
+    iters = [round(total * share) for share in shares[:-1]]
+    return iters + [total - sum(iters)]
 
 
 def seconds_per_iteration(log_path):
@@ -175,7 +204,7 @@ def verdicts(summary):
 
 def main(argv=None):
     args = parse_args(argv)
-    ensure_demo_data()
+    ensure_demo_data(args.workdir)
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     # Seeds outermost, so that recipes of one seed run side by side under the same load.
     runs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
@@ -193,6 +222,8 @@ def main(argv=None):
     print(f"\nForeground metrics at iteration {args.iters}, mean ± std over seeds "
           f"{' '.join(map(str, args.seeds))} (demo binary data, {args.device}):")
     print(table(summary))
+    for recipe in args.recipes:
+        print(f"  {recipe}: {RECIPES[recipe][1]}")
     for line in verdicts(summary):
         print(line)
 

@@ -1,0 +1,66 @@
+"""benchmarks/quality.py: its bookkeeping, and one short two-stage run end to end."""
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import REPO
+
+spec = importlib.util.spec_from_file_location(
+    "quality", os.path.join(REPO, "benchmarks", "quality.py"))
+quality = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(quality)
+
+
+def test_stage_iterations_add_up():
+    assert quality.stage_iterations(300, [2 / 3, 1 / 3]) == [200, 100]
+    assert quality.stage_iterations(4, [2 / 3, 1 / 3]) == [3, 1]
+    assert quality.stage_iterations(7, [1]) == [7]
+
+
+def test_time_per_iteration_leaves_out_the_first_window(tmp_path):
+    log = tmp_path / "train.log"
+    log.write_text("[TRAIN] epoch: 1, iter: 10/30, loss: 1.0, lr: 0.01, batch_cost: 9.0, x\n"
+                   "[EVAL] not a training line batch_cost: 100\n"
+                   "[TRAIN] epoch: 2, iter: 20/30, loss: 1.0, lr: 0.01, batch_cost: 2.0, x\n"
+                   "[TRAIN] epoch: 3, iter: 30/30, loss: 1.0, lr: 0.01, batch_cost: 4.0, x\n")
+    assert quality.seconds_per_iteration(str(log)) == 3.0
+
+
+def test_summary_table_and_verdicts_use_the_same_run_baseline():
+    results = [dict(recipe=r, seed=s, iou=iou, dice=0.5, recall=0.5, precision=0.5,
+                    s_per_iter=t)
+               for r, s, iou, t in [("ce", 0, 0.0, 2.0), ("ce", 1, 0.0, 2.0),
+                                    ("paddleseg_ce_dice", 0, 0.3, 2.1),
+                                    ("paddleseg_ce_dice", 1, 0.2, 2.1),
+                                    ("recommended", 0, 0.5, 2.2),
+                                    ("recommended", 1, 0.4, 2.4)]]
+    summary = quality.summarise(results, ["ce", "paddleseg_ce_dice", "recommended"])
+    assert summary["recommended"]["iou"] == (pytest.approx(0.45), pytest.approx(0.05))
+    text = quality.table(summary)
+    assert "0.450 ± 0.050" in text and "1.15" in text  # 2.3 s / 2.0 s
+    lines = quality.verdicts(summary)
+    assert lines[0].endswith("met") and "+0.200" in lines[1] and lines[2].endswith("met")
+    summary["recommended"]["iou"] = (0.3, 0.0)
+    assert quality.verdicts(summary)[0].endswith("MISSED")
+
+
+def test_two_stage_recipe_runs_end_to_end(demo_root, tmp_path):
+    workdir = tmp_path / "work"
+    shutil.copytree(demo_root, workdir / "data" / "demo")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "benchmarks", "quality.py"), "--recipes",
+         "two_stage", "--seeds", "0", "--iters", "30", "--jobs", "1", "--out", str(out),
+         "--workdir", str(workdir)], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    run = json.loads((out / "two_stage" / "seed_0" / "result.json").read_text())
+    assert set(run) >= {"iou", "dice", "recall", "precision", "s_per_iter"}
+    stage_two_log = (out / "two_stage" / "seed_0" / "stage_2" / "train.log").read_text()
+    assert "stage_1/iter_20/model.pdparams" in stage_two_log  # started from stage 1
+    assert "variables loaded into PPLiteSeg" in stage_two_log
+    assert "two_stage" in result.stdout and "fg IoU" in result.stdout
