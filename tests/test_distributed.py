@@ -1,7 +1,10 @@
 """`tools/train.py` under `paddle.distributed.launch` with two CPU ranks (gloo)."""
+import json
 import os
 import subprocess
 import sys
+
+import yaml
 
 from tests.helpers import REPO, tiny_config
 
@@ -26,3 +29,28 @@ def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
     assert (save_dir / "best_model" / "model.pdparams").is_file()
     assert (save_dir / "eval" / "iter_2.json").is_file()  # written once, by rank 0
     assert (save_dir / "iter_2" / "model.pdparams").is_file()
+
+
+def test_two_ranks_feed_one_hard_example_dataset(demo_root, tmp_path):
+    # 8 images, batch 2 per rank: 2 steps per pass, so 6 steps start two new epochs, in
+    # which both ranks all-reduce their scores and must draw the same list.
+    config = tiny_config(demo_root, tmp_path, iters=6)
+    with open(config) as file:
+        loaded = yaml.safe_load(file)
+    loaded["train_dataset"] = {"type": "HardExampleDataset", "max_weight": 3.0,
+                               "dataset": loaded["train_dataset"]}
+    with open(config, "w") as file:
+        yaml.safe_dump(loaded, file)
+    save_dir, log_dir = tmp_path / "out", tmp_path / "logs"
+    command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
+               "--log_dir", str(log_dir), os.path.join(REPO, "tools", "train.py"),
+               "--config", config, "--device", "cpu", "--save_dir", str(save_dir),
+               "--log_iters", "1", "--save_interval", "6"]
+    result = subprocess.run(command, cwd=str(tmp_path), capture_output=True,
+                            text=True, timeout=600)
+    logs = {rank: (log_dir / f"workerlog.{rank}").read_text() for rank in (0, 1)}
+    assert result.returncode == 0, result.stderr[-3000:] + logs[0][-3000:] + logs[1][-3000:]
+    report = json.loads((save_dir / "hard_examples.json").read_text())
+    assert report["epochs"] == 3  # passes 2 and 3 began with next_epoch, one at the end
+    # Each pass the two ranks together see 8 samples; summed, every image gets scored.
+    assert sum(image["hardness"] is not None for image in report["images"]) >= 6
