@@ -31,6 +31,17 @@ def tiny_config(demo_root, directory, loss=None, **overrides):
     return path
 
 
+def wrapped_train_config(demo_root, directory, wrapper, **overrides):
+    """`tiny_config` with its train_dataset wrapped in `wrapper` (a dict with a `type`)."""
+    path = tiny_config(demo_root, directory, **overrides)
+    with open(path) as file:
+        config = yaml.safe_load(file)
+    config["train_dataset"] = dict(wrapper, dataset=config["train_dataset"])
+    with open(path, "w") as file:
+        yaml.safe_dump(config, file)
+    return path
+
+
 def run_tool(tool, *args, cwd=REPO, timeout=600):
     """Run `tools/<tool>.py` in a fresh interpreter; returns the CompletedProcess."""
     command = [sys.executable, os.path.join(REPO, "tools", f"{tool}.py"), *map(str, args)]

@@ -4,9 +4,7 @@ import os
 import subprocess
 import sys
 
-import yaml
-
-from tests.helpers import REPO, tiny_config
+from tests.helpers import REPO, tiny_config, wrapped_train_config
 
 
 def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
@@ -34,13 +32,8 @@ def test_two_cpu_ranks_train_and_write_one_checkpoint(demo_root, tmp_path):
 def test_two_ranks_feed_one_hard_example_dataset(demo_root, tmp_path):
     # 8 images, batch 2 per rank: 2 steps per pass, so 6 steps start two new epochs, in
     # which both ranks all-reduce their scores and must draw the same list.
-    config = tiny_config(demo_root, tmp_path, iters=6)
-    with open(config) as file:
-        loaded = yaml.safe_load(file)
-    loaded["train_dataset"] = {"type": "HardExampleDataset", "max_weight": 3.0,
-                               "dataset": loaded["train_dataset"]}
-    with open(config, "w") as file:
-        yaml.safe_dump(loaded, file)
+    config = wrapped_train_config(demo_root, tmp_path,
+                                  {"type": "HardExampleDataset", "max_weight": 3.0}, iters=6)
     save_dir, log_dir = tmp_path / "out", tmp_path / "logs"
     command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2",
                "--log_dir", str(log_dir), os.path.join(REPO, "tools", "train.py"),

@@ -6,7 +6,6 @@ import os
 import numpy as np
 import paddle
 import pytest
-import yaml
 from paddleseg.datasets import Dataset
 from paddleseg.models.losses import CrossEntropyLoss
 from paddleseg.transforms import Normalize
@@ -16,7 +15,7 @@ from paddleseg_imbalance.datasets import HardExampleDataset
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.hard_example_feedback import (hard_example_feedback,
                                                               rare_class_loss_per_image)
-from tests.helpers import run_tool, tiny_config
+from tests.helpers import run_tool, wrapped_train_config
 
 paddleseg_train_module = importlib.import_module("paddleseg.core.train")
 
@@ -131,13 +130,9 @@ def test_feedback_refuses_what_it_cannot_score(demo_root):
 
 
 def test_train_tool_feeds_a_yaml_hard_example_dataset(demo_root, tmp_path):
-    path = tiny_config(demo_root, tmp_path, iters=10, batch_size=2)
-    with open(path) as file:
-        config = yaml.safe_load(file)
-    config["train_dataset"] = {"type": "HardExampleDataset", "max_weight": 3.0,
-                               "dataset": config["train_dataset"]}
-    with open(path, "w") as file:
-        yaml.safe_dump(config, file)
+    path = wrapped_train_config(demo_root, tmp_path,
+                                {"type": "HardExampleDataset", "max_weight": 3.0},
+                                iters=10, batch_size=2)
     result = run_tool("train", "--config", path, "--save_dir", tmp_path / "out",
                       "--device", "cpu", "--save_interval", 10)
     assert result.returncode == 0, result.stderr[-3000:]

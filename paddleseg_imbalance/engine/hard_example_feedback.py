@@ -107,6 +107,7 @@ def hard_example_feedback(train_dataset, model, save_dir, multilabel=False):
                           f"loss_computation to score images, but {type(model).__name__} "
                           "computes its own loss; remove HardExampleDataset for this model.")
     pending = collections.deque()
+    passes = 0
     original_loader = paddle.io.DataLoader
     original_loss = paddleseg_train_module.loss_computation
 
@@ -115,9 +116,10 @@ def hard_example_feedback(train_dataset, model, save_dir, multilabel=False):
             if self.dataset is not train_dataset:
                 yield from super().__iter__()
                 return
-            if getattr(self, "_passes", 0) > 0:
+            nonlocal passes
+            if passes > 0:
                 hard.next_epoch()
-            self._passes = getattr(self, "_passes", 0) + 1
+            passes += 1
             for batch in super().__iter__():
                 pending.append(batch.pop(SAMPLE_INDEX_KEY))
                 yield batch
