@@ -1,18 +1,21 @@
 """Does the foreground get learned? Recipes against plain CE on the demo data, several seeds.
 
-    python benchmarks/quality.py [--recipes ce paddleseg_ce_dice recommended]
-                                 [--seeds 0 1 2] [--iters 300] [--jobs 2] [--device cpu]
+    python benchmarks/quality.py [--recipes ce paddleseg_ce_dice paddleseg_ce_dice_adamw
+                                  recommended] [--seeds 0 1 2] [--iters 300] [--jobs 2]
+                                 [--device cpu]
 
 Every recipe trains PP-LiteSeg STDC1 from scratch with `tools/train.py` on the demo binary
 data (the configs read `data/demo/binary` under `--workdir`, by default the repository;
-written if missing) with the same total iterations, batch size, crop size (the whole
-128 x 128 image), optimizer and schedule; only the loss, the class weights, the
-augmentation and the sampling differ (see each config; `two_stage` splits the iterations
-2:1 and restarts the schedule at a tenth of the learning rate for its second stage). Each
-(recipe, seed) run is evaluated once, at its last iteration, on the validation images, and
-the table shows the foreground class's IoU, Dice, recall and precision (mean and standard
-deviation over the seeds) and the time per training iteration with its ratio to the CE
-baseline's.
+written if missing) with the same total iterations, batch size and crop size (the whole
+128 x 128 image); the loss, the class weights, the augmentation, the sampling and the
+optimizer are the recipe's (see each config: `ce` and `paddleseg_ce_dice` use the
+baseline's SGD 0.01, the recommended recipe AdamW 0.003, and `paddleseg_ce_dice_adamw` is
+PaddleSeg's CE + Dice with that same AdamW, the fair comparison for the plugin's losses;
+`two_stage` splits the iterations 2:1 and restarts the schedule at a tenth of the learning
+rate for its second stage). Each (recipe, seed) run is evaluated once, at its last
+iteration, on the validation images, and the table shows the foreground class's IoU,
+Dice, recall and precision (mean and standard deviation over the seeds) and the time per
+training iteration with its ratio to the CE baseline's.
 
 `--jobs` runs that many trainings at once, each with `OMP_NUM_THREADS` = cores / jobs;
 all recipes share the machine the same way, so their times compare. Time per iteration is
@@ -22,8 +25,8 @@ leaves start-up and the evaluation out. Results are kept in `--out/<recipe>/seed
 benchmark; only reuse runs of the same code and settings).
 
 The targets (issue 7): the recommended recipe reaches foreground IoU >= 0.45 and beats the
-PaddleSeg-only recipe by >= 0.05, mean over the seeds, with a time per iteration within
-1.15x of the CE baseline's.
+best PaddleSeg-only recipe of the run by >= 0.05, mean over the seeds, with a time per
+iteration within 1.15x of the CE baseline's.
 """
 import argparse
 import json
@@ -46,6 +49,8 @@ RECIPES = {
     "ce": ([("pp_liteseg_stdc1_demo_ce.yml", 1)], "plain CrossEntropyLoss (the baseline)"),
     "paddleseg_ce_dice": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice.yml", 1)],
                           "PaddleSeg only: CE weight [1, 10] + DiceLoss"),
+    "paddleseg_ce_dice_adamw": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw.yml", 1)],
+                                "PaddleSeg only, with the recommended recipe's AdamW"),
     "ce_auto_wiou": ([("pp_liteseg_stdc1_demo_ce_auto_wiou.yml", 1)],
                      "CE weight: auto + WeightedIoULoss"),
     "focal_tversky": ([("pp_liteseg_stdc1_demo_focal_tversky.yml", 1)],
@@ -56,7 +61,8 @@ RECIPES = {
                    ("pp_liteseg_stdc1_demo_two_stage_2_finetune.yml", 1 / 3)],
                   "balanced sampling, then fine-tuning on the plain data"),
 }
-BASELINE, PADDLESEG_ONLY, RECOMMENDED = "ce", "paddleseg_ce_dice", "recommended"
+BASELINE, RECOMMENDED = "ce", "recommended"
+PADDLESEG_ONLY = ("paddleseg_ce_dice", "paddleseg_ce_dice_adamw")
 TARGET_IOU, TARGET_MARGIN, TARGET_TIME_RATIO = 0.45, 0.05, 1.15
 FOREGROUND = "foreground"
 BATCH_COST = re.compile(r"iter: (\d+)/\d+,.*batch_cost: ([0-9.]+)")
@@ -64,7 +70,8 @@ BATCH_COST = re.compile(r"iter: (\d+)/\d+,.*batch_cost: ([0-9.]+)")
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--recipes", nargs="+", default=[BASELINE, PADDLESEG_ONLY, RECOMMENDED],
+    parser.add_argument("--recipes", nargs="+",
+                        default=[BASELINE, *PADDLESEG_ONLY, RECOMMENDED],
                         choices=sorted(RECIPES), help="recipes to train (default: %(default)s)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--iters", type=int, default=300)
@@ -191,10 +198,14 @@ def verdicts(summary):
     iou = summary[RECOMMENDED]["iou"][0]
     lines = [f"recommended fg IoU {iou:.3f} >= {TARGET_IOU}: "
              f"{'met' if iou >= TARGET_IOU else 'MISSED'}"]
-    if PADDLESEG_ONLY in summary:
-        margin = iou - summary[PADDLESEG_ONLY]["iou"][0]
-        lines.append(f"margin over PaddleSeg-only {margin:+.3f} >= +{TARGET_MARGIN}: "
-                     f"{'met' if margin >= TARGET_MARGIN else 'MISSED'}")
+    paddleseg_only = [recipe for recipe in PADDLESEG_ONLY if recipe in summary]
+    if paddleseg_only:
+        # Against the best PaddleSeg-only recipe of the run: the one with the same
+        # optimizer is the fair comparison, and the margin must hold against it.
+        best = max(paddleseg_only, key=lambda recipe: summary[recipe]["iou"][0])
+        margin = iou - summary[best]["iou"][0]
+        lines.append(f"margin over PaddleSeg-only ({best}) {margin:+.3f} >= "
+                     f"+{TARGET_MARGIN}: {'met' if margin >= TARGET_MARGIN else 'MISSED'}")
     if BASELINE in summary:
         ratio = summary[RECOMMENDED]["s_per_iter"][0] / summary[BASELINE]["s_per_iter"][0]
         lines.append(f"time per iteration {ratio:.2f}x CE <= {TARGET_TIME_RATIO}x: "

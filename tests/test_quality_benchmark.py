@@ -49,6 +49,19 @@ def test_summary_table_and_verdicts_use_the_same_run_baseline():
     assert quality.verdicts(summary)[0].endswith("MISSED")
 
 
+def test_margin_is_taken_against_the_best_paddleseg_only_recipe():
+    results = [dict(recipe=r, seed=0, iou=iou, dice=0.5, recall=0.5, precision=0.5,
+                    s_per_iter=2.0)
+               for r, iou in [("ce", 0.0), ("paddleseg_ce_dice", 0.26),
+                              ("paddleseg_ce_dice_adamw", 0.42), ("recommended", 0.45)]]
+    recipes = ["ce", "paddleseg_ce_dice", "paddleseg_ce_dice_adamw", "recommended"]
+    margin_line = quality.verdicts(quality.summarise(results, recipes))[1]
+    assert "(paddleseg_ce_dice_adamw) +0.030" in margin_line
+    assert margin_line.endswith("MISSED")
+    without_adamw = quality.summarise(results, ["ce", "paddleseg_ce_dice", "recommended"])
+    assert quality.verdicts(without_adamw)[1].endswith("+0.190 >= +0.05: met")
+
+
 def test_two_stage_recipe_runs_end_to_end(demo_root, tmp_path):
     workdir = tmp_path / "work"
     shutil.copytree(demo_root, workdir / "data" / "demo")
