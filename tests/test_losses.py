@@ -1,4 +1,4 @@
-"""WeightedIoULoss, TverskyLoss and MultiLabelLovaszHingeLoss against numpy references.
+"""WeightedIoULoss, TverskyLoss, SoftClDiceLoss, MultiLabelLovaszHingeLoss vs numpy references.
 
 The references below are written from the formulas (per class, per group of pixels, in
 float64 loops) and call nothing from the code under test.
@@ -9,12 +9,14 @@ import numpy as np
 import paddle
 import pytest
 from paddleseg.cvlibs import manager
+from scipy import ndimage
 from paddleseg.cvlibs.builder import Builder
 from paddleseg.models.losses import LovaszHingeLoss
 
 import paddleseg_imbalance  # noqa: F401  (registers the losses)
-from paddleseg_imbalance.losses import (MultiLabelLovaszHingeLoss, TverskyLoss,
-                                        WeightedIoULoss)
+from paddleseg_imbalance.losses import (MultiLabelLovaszHingeLoss, SoftClDiceLoss,
+                                        TverskyLoss, WeightedIoULoss)
+from paddleseg_imbalance.losses import functional as LF
 
 IGNORE = 255
 
@@ -127,6 +129,53 @@ def np_dice_term(smooth):
     def term(tp, fp, fn):
         return 1 - (2 * tp + smooth) / (2 * tp + fp + fn + smooth)
     return term
+
+
+def np_soft_skeleton(image, iterations):
+    """Shit et al.'s soft skeleton of one 2-D map, with scipy's grey morphology."""
+    cross = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], bool)
+
+    def erode(x):
+        return ndimage.minimum_filter(x, footprint=cross, mode="nearest")
+
+    def opening(x):
+        return ndimage.maximum_filter(erode(x), size=3, mode="nearest")
+
+    skeleton = np.maximum(image - opening(image), 0)
+    for _ in range(iterations):
+        image = erode(image)
+        delta = np.maximum(image - opening(image), 0)
+        skeleton = skeleton + np.maximum(delta - skeleton * delta, 0)
+    return skeleton
+
+
+def np_cldice_loss(mode, logits, labels, iterations=3, include_background=False, weight=None,
+                   smooth=1.0, per_image=False, absent_classes="penalize_fp"):
+    """1 - clDice per class, weighted mean over classes, then mean over groups."""
+    probs, targets, valid = np_class_arrays(mode, logits, labels)
+    shape = probs.shape[:2] + logits.shape[2:]
+    probs, targets = (probs * valid).reshape(shape), targets.reshape(shape)
+    pred_skeletons, target_skeletons = (
+        np.array([[np_soft_skeleton(m, iterations) for m in image] for image in maps])
+        for maps in (probs, targets))
+    groups = [[i] for i in range(len(probs))] if per_image else [list(range(len(probs)))]
+    group_losses = []
+    for group in groups:
+        numerator = denominator = 0.0
+        for k in range(probs.shape[1]):
+            p, g = probs[group, k], targets[group, k]
+            sp, sg = pred_skeletons[group, k], target_skeletons[group, k]
+            precision = (np.sum(sp * g) + smooth) / (np.sum(sp) + smooth)
+            sensitivity = (np.sum(sg * p) + smooth) / (np.sum(sg) + smooth)
+            w = 1.0 if weight is None else weight[k]
+            if (k == 0 and not include_background) or (absent_classes == "ignore"
+                                                       and g.sum() == 0):
+                w = 0.0
+            numerator += w * (1 - 2 * precision * sensitivity / (precision + sensitivity))
+            denominator += w
+        if denominator > 0:
+            group_losses.append(numerator / denominator)
+    return float(np.mean(group_losses)) if group_losses else 0.0
 
 
 def np_lovasz_grad(gt_sorted):
@@ -266,10 +315,83 @@ def test_weight_attribute_is_read_at_every_forward(initial):
         loss.weight = [1.0, -1.0, 1.0, 1.0]
 
 
+@pytest.mark.parametrize("iterations", [0, 1, 3])
+def test_soft_skeleton_matches_scipy_morphology(iterations):
+    maps = np.random.default_rng(10).random((2, 3, 9, 11))
+    skeleton = LF.soft_skeleton(paddle.to_tensor(maps), iterations).numpy()
+    expected = [[np_soft_skeleton(m, iterations) for m in image] for image in maps]
+    np.testing.assert_allclose(skeleton, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_soft_skeleton_of_a_road_mask_is_its_centre_line():
+    """A 5 px wide bar keeps its middle row; a 1 px line is its own skeleton."""
+    mask = np.zeros((1, 2, 12, 16))
+    mask[0, 0, 4:9, 2:14] = 1
+    mask[0, 1, 6, 1:15] = 1
+    skeleton = LF.soft_skeleton(paddle.to_tensor(mask), 3).numpy()[0]
+    assert np.all(skeleton[0, 6, 4:12] == 1)
+    assert skeleton[0].sum() < mask[0, 0].sum() / 3
+    np.testing.assert_array_equal(skeleton[1], mask[0, 1])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("per_image", [False, True])
+@pytest.mark.parametrize("absent_classes", ["penalize_fp", "ignore"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_soft_cldice_matches_numpy(case, per_image, absent_classes, weighted):
+    mode, _, weight = CASES[case]
+    weight = weight if weighted else None
+    logits, labels = make_batch(case, seed=11)
+    loss = SoftClDiceLoss(mode=mode, iterations=2, weight=weight, per_image=per_image,
+                          absent_classes=absent_classes)
+    expected = np_cldice_loss(mode, logits, labels, 2, mode == "multilabel", weight,
+                              per_image=per_image, absent_classes=absent_classes)
+    assert float(loss(*tensors(logits, labels))) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_soft_cldice_background_is_left_out_only_in_single_label_modes(case):
+    mode, _, _ = CASES[case]
+    logits, labels = make_batch(case, seed=12)
+    batch = tensors(logits, labels)
+    assert SoftClDiceLoss(mode=mode).include_background == (mode == "multilabel")
+    for include in (False, True):
+        expected = np_cldice_loss(mode, logits, labels, include_background=include,
+                                  smooth=0.5)
+        loss = SoftClDiceLoss(mode=mode, include_background=include, smooth=0.5)
+        assert float(loss(*batch)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_soft_cldice_counts_a_thin_road_break_that_dice_weighs_like_an_edge():
+    """Missing 2 px that cut a 1 px road costs clDice; 2 px off a wide road's edge hardly.
+
+    Soft Dice charges both the same (2 false-negative pixels); clDice charges the break
+    because it removes part of the target's centre line.
+    """
+    labels = np.zeros((1, 16, 16), "int64")
+    labels[0, 3, 1:15] = 1
+    labels[0, 8:13, 1:15] = 1
+    whole = np.where(labels == 1, 8.0, -8.0).astype("float32")[:, None]
+    broken, eroded = whole.copy(), whole.copy()
+    broken[0, 0, 3, 7:9] = -8.0
+    eroded[0, 0, 8, 7:9] = -8.0
+    cldice = SoftClDiceLoss(mode="binary")
+    dice = TverskyLoss(mode="binary", alpha=0.5, beta=0.5, weight=[0.0, 1.0])
+
+    def cost(loss, logits):
+        return float(loss(*tensors(logits, labels))) - float(loss(*tensors(whole, labels)))
+
+    assert float(cldice(*tensors(whole, labels))) < 1e-3
+    assert cost(dice, broken) == pytest.approx(cost(dice, eroded), rel=1e-3)
+    assert cost(cldice, broken) > 0.03
+    assert cost(cldice, eroded) < cost(cldice, broken) / 5
+
+
 # ----------------------------------------------------- ignore pixels, absent classes
 
 
-@pytest.mark.parametrize("loss", [WeightedIoULoss(), TverskyLoss(gamma=4 / 3)])
+@pytest.mark.parametrize("loss", [WeightedIoULoss(), TverskyLoss(gamma=4 / 3),
+                                  SoftClDiceLoss()])
 def test_ignored_pixels_do_not_count(loss):
     logits, labels = make_batch("multiclass")
     changed = logits.copy()
@@ -323,7 +445,8 @@ def test_absent_class_false_positives_cost_loss(loss_class):
 
 @pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
 @pytest.mark.parametrize("loss", [WeightedIoULoss(), TverskyLoss(),
-                                  WeightedIoULoss(mode="multilabel"),
+                                  WeightedIoULoss(mode="multilabel"), SoftClDiceLoss(),
+                                  SoftClDiceLoss(mode="multilabel"),
                                   MultiLabelLovaszHingeLoss()])
 def test_caller_labels_are_not_modified(loss, dtype):
     case = "multiclass" if getattr(loss, "mode", "multilabel") == "multiclass" else "multilabel"
@@ -367,6 +490,9 @@ def central_difference_check(loss, logits, labels, step=1e-6):
     (WeightedIoULoss(mode="multilabel"), "multilabel"),
     (MultiLabelLovaszHingeLoss(), "multilabel"),
     (MultiLabelLovaszHingeLoss(per_image=True), "multilabel"),
+    (SoftClDiceLoss(iterations=1, weight=[1.0, 2.0, 0.5]), "multiclass"),
+    (SoftClDiceLoss(mode="binary", per_image=True), "binary"),
+    (SoftClDiceLoss(mode="multilabel", iterations=2), "multilabel"),
 ])
 def test_gradients_match_central_differences(loss, mode):
     rng = np.random.default_rng(7)
@@ -386,7 +512,8 @@ def test_float16_logits_give_finite_float32_losses(case):
     mode, _, weight = CASES[case]
     logits, labels = make_batch(case, scale=20.0)
     losses = [WeightedIoULoss(mode=mode, weight=weight, log_loss=True),
-              TverskyLoss(mode=mode, gamma=0.75, weight=weight)]
+              TverskyLoss(mode=mode, gamma=0.75, weight=weight),
+              SoftClDiceLoss(mode=mode, weight=weight)]
     if mode == "multilabel":
         losses.append(MultiLabelLovaszHingeLoss())
     for loss in losses:
@@ -448,6 +575,9 @@ def test_two_label_batch_trains_where_paddleseg_lovasz_hinge_collapses_it():
     (lambda: WeightedIoULoss(eps=0), r"`eps` is 0.0; it must be > 0"),
     (lambda: TverskyLoss(ignore_index=None), r"`ignore_index` is None; expected the integer"),
     (lambda: MultiLabelLovaszHingeLoss(ignore_index="255"), r"`ignore_index` is '255'"),
+    (lambda: SoftClDiceLoss(iterations=-1), r"`iterations` is -1; expected an integer >= 0"),
+    (lambda: SoftClDiceLoss(iterations=2.5), r"`iterations` is 2.5"),
+    (lambda: SoftClDiceLoss(mode="pixels"), r"`mode` is 'pixels'"),
 ])
 def test_bad_arguments_raise_at_construction(build, message):
     with pytest.raises(ValueError, match=message):
@@ -493,6 +623,14 @@ def _labels(shape, values):
      r"multiclass mode needs logits with C >= 2.*mode='binary'"),
     (WeightedIoULoss(), (2, 3, 4, 4), np.zeros((2, 4, 4), "float32"),
      r"labels have dtype .*float32.*astype\('int64'\)"),
+    (SoftClDiceLoss(mode="binary", weight=[1.0, 0.0]), (2, 1, 4, 4),
+     np.zeros((2, 4, 4), "int64"), r"`weight` is \[1.0, 0.0\] and class 0 is left out"),
+    (SoftClDiceLoss(weight=[1, 2]), (2, 3, 4, 4), np.zeros((2, 4, 4), "int64"),
+     r"`weight` has 2 entries but the multiclass logits have 3 classes"),
+    (SoftClDiceLoss(), (1, 3, 2, 4, 4), np.zeros((1, 2, 4, 4), "int64"),
+     r"logits have shape \[1, 3, 2, 4, 4\]; the soft skeleton takes 2-D images"),
+    (SoftClDiceLoss(), (2, 3, 4, 4), _labels((2, 4, 4), [3]),
+     r"SoftClDiceLoss: labels hold value\(s\) 3"),
 ])
 def test_bad_tensors_raise_value_error_at_forward(loss, logits_shape, labels, message):
     logits = paddle.zeros(logits_shape, dtype="float32")
@@ -510,7 +648,7 @@ def test_many_bad_label_values_are_summarised():
 
 
 def test_losses_are_registered_and_build_from_yaml_dicts():
-    for name in ("WeightedIoULoss", "TverskyLoss", "MultiLabelLovaszHingeLoss"):
+    for name in ("WeightedIoULoss", "TverskyLoss", "SoftClDiceLoss", "MultiLabelLovaszHingeLoss"):
         assert manager.LOSSES[name].__name__ == name
     builder = Builder(config=None, comp_list=[manager.LOSSES])
     mixed = builder.build_component({

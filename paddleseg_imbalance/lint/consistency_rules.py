@@ -16,7 +16,7 @@ SOFTMAX_LOSSES = {"CrossEntropyLoss", "OhemCrossEntropyLoss", "LovaszSoftmaxLoss
                   "MultiClassFocalLoss", "PixelContrastCrossEntropyLoss",
                   "PointCrossEntropyLoss"}
 # This plugin's losses are softmax losses in their default `mode: multiclass`.
-MODE_LOSSES = {"WeightedIoULoss", "TverskyLoss"}
+MODE_LOSSES = {"WeightedIoULoss", "TverskyLoss", "SoftClDiceLoss"}
 
 
 def missing_sections(ctx):

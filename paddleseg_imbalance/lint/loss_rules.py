@@ -11,7 +11,8 @@ from paddleseg_imbalance.lint.resolve import format_key
 
 # Losses whose `weight` is one weight per class (channel).
 PER_CLASS_WEIGHT_LOSSES = {"CrossEntropyLoss", "DistillCrossEntropyLoss", "DiceLoss",
-                           "PointCrossEntropyLoss", "WeightedIoULoss", "TverskyLoss"}
+                           "PointCrossEntropyLoss", "WeightedIoULoss", "TverskyLoss",
+                           "SoftClDiceLoss"}
 # `weight:` values this plugin's tools resolve before PaddleSeg builds the loss.
 WEIGHT_KEYWORDS = ("auto", "batch")
 

@@ -1,9 +1,11 @@
-"""`ClassOverlapLoss`: what WeightedIoULoss and TverskyLoss share as layers.
+"""`ClassOverlapLoss`: what WeightedIoULoss, TverskyLoss and SoftClDiceLoss share as layers.
 
-Both reduce the same per-class soft counts (TP = sum p*g, sum p, sum g over the valid
-pixels, see `functional.class_statistics`) to a per-class loss and take the weighted mean
-over classes; they differ only in the per-class loss. This base holds the common
-arguments, their checks, the settable `weight` and the forward pass around it.
+Each computes one loss per class (per image and class with `per_image`) and takes the
+weighted mean over classes. WeightedIoULoss and TverskyLoss reduce the same soft counts
+(TP = sum p*g, sum p, sum g over the valid pixels, see `functional.class_statistics`) and
+differ only in `class_losses`; SoftClDiceLoss needs the maps and replaces
+`per_class_losses`. This base holds the common arguments, their checks, the settable
+`weight` and the forward pass around them.
 """
 import warnings
 
@@ -13,10 +15,11 @@ from paddleseg_imbalance.losses import functional as LF
 
 
 class ClassOverlapLoss(nn.Layer):
-    """Base of the losses on per-class soft overlap counts; see a subclass for the formula.
+    """Base of the per-class overlap losses; see a subclass for the formula.
 
     A subclass implements `class_losses(tp, prob_sum, target_sum)`, returning one loss per
-    class (per image and class with `per_image`). Arguments as in the subclasses.
+    class (per image and class with `per_image`), or replaces `per_class_losses`.
+    Arguments as in the subclasses.
     """
 
     def __init__(self, mode, weight, smooth, eps, ignore_index, per_image, absent_classes):
@@ -45,13 +48,22 @@ class ClassOverlapLoss(nn.Layer):
     def class_losses(self, tp, prob_sum, target_sum):
         raise NotImplementedError
 
+    def per_class_losses(self, logits, labels):
+        """(losses, target_sum), each (R, K): the per-class losses and target pixel counts."""
+        tp, prob_sum, target_sum = LF.class_statistics(self.mode, logits, labels,
+                                                       self.ignore_index, self.per_image)
+        return self.class_losses(tp, prob_sum, target_sum), target_sum
+
+    def class_weights(self, classes):
+        """The (K,) weights of the class mean, or None for equal weights."""
+        return self.weight
+
     def forward(self, logits, labels):
         """Loss of `logits` (N, C, H, W) against `labels` (see the class docstring)."""
         name = type(self).__name__
         classes = LF.check_logits_and_labels(name, self.mode, logits, labels,
                                              self.ignore_index)
         LF.check_weight_length(name, self.mode, self.weight, classes, logits.shape[1])
-        tp, prob_sum, target_sum = LF.class_statistics(self.mode, logits, labels,
-                                                       self.ignore_index, self.per_image)
-        return LF.weighted_class_mean(self.class_losses(tp, prob_sum, target_sum), target_sum,
-                                      self.weight, self.absent_classes)
+        losses, target_sum = self.per_class_losses(logits, labels)
+        return LF.weighted_class_mean(losses, target_sum, self.class_weights(classes),
+                                      self.absent_classes)

@@ -10,7 +10,8 @@ losses are thin wrappers that validate their arguments, then call
 3. `weighted_class_mean`: the weighted mean of the per-class losses, with the policy for
    classes absent from the target;
 
-and `lovasz_hinge_rows` for the Lovasz hinge. Everything is computed in float32 (float64
+`lovasz_hinge_rows` for the Lovasz hinge, and `class_maps` + `soft_skeleton` for the
+soft clDice loss, which needs the maps themselves rather than their sums. Everything is computed in float32 (float64
 stays float64), so float16 logits under AMP give finite losses. The caller's label tensor
 is never written to.
 
@@ -309,6 +310,76 @@ def _single_label_counts(scores, labels, ignore_index):
     return tp, prob_sum, target_sum
 
 
+# ------------------------------------------------------------------ per-class maps
+
+
+def class_maps(mode, logits, labels, ignore_index):
+    """Probability and target maps per class, (N, K, H, W), zero at ignored pixels.
+
+    Args:
+        mode, logits, labels, ignore_index: as in `class_statistics`.
+
+    Returns:
+        (probs, targets), each (N, K, ...) in the compute dtype, the classes as in
+        `class_statistics`. Both are 0 at ignored pixels (multilabel: elements), so an
+        ignored pixel is neither class.
+    """
+    dtype = compute_dtype(logits)
+    if logits.dtype != getattr(paddle, dtype):
+        logits = logits.astype(dtype)
+    if mode == MULTILABEL:
+        labels = labels.reshape(logits.shape)
+        valid = (labels != ignore_index).astype(dtype)
+        return F.sigmoid(logits) * valid, (labels == 1).astype(dtype) * valid
+    if logits.shape[1] == 1:
+        foreground = F.sigmoid(logits)
+        probs = paddle.concat([1 - foreground, foreground], axis=1)
+    else:
+        probs = F.softmax(logits, axis=1)
+    classes = probs.shape[1]
+    labels = labels.reshape([logits.shape[0]] + list(logits.shape[2:]))
+    is_valid = labels != ignore_index
+    ids = paddle.where(is_valid, labels.astype("int64"), paddle.zeros_like(labels, "int64"))
+    channels_first = [0, len(ids.shape)] + list(range(1, len(ids.shape)))
+    targets = F.one_hot(ids, classes).transpose(channels_first).astype(dtype)
+    valid = is_valid.astype(dtype).unsqueeze(1)
+    return probs * valid, targets * valid
+
+
+def soft_erode(maps):
+    """Soft erosion of (N, C, H, W) maps: the minimum over the pixel's 4-neighbourhood cross.
+
+    Pixels outside the image are left out of the minimum (max-pooling pads with -inf).
+    """
+    vertical = -F.max_pool2d(-maps, kernel_size=(3, 1), stride=1, padding=(1, 0))
+    horizontal = -F.max_pool2d(-maps, kernel_size=(1, 3), stride=1, padding=(0, 1))
+    return paddle.minimum(vertical, horizontal)
+
+
+def soft_dilate(maps):
+    """Soft dilation of (N, C, H, W) maps: the maximum over the pixel's 3x3 window."""
+    return F.max_pool2d(maps, kernel_size=3, stride=1, padding=1)
+
+
+def soft_skeleton(maps, iterations):
+    """Soft skeleton of (N, C, H, W) maps in [0, 1], differentiable.
+
+    Shit et al., "clDice - a Novel Topology-Preserving Loss Function for Tubular Structure
+    Segmentation", CVPR 2021, Algorithm 1: with erosion E (`soft_erode`), opening
+    O(x) = D(E(x)) (`soft_dilate`), S = relu(x - O(x)), then `iterations` times
+    x <- E(x), d = relu(x - O(x)), S <- S + relu(d - S d). On a 0/1 mask this keeps the
+    centre line of structures up to about 2 * iterations + 1 pixels wide.
+    """
+    eroded = soft_erode(maps)
+    skeleton = F.relu(maps - soft_dilate(eroded))
+    for _ in range(iterations):
+        # E(x) of this step is the erosion already taken inside the previous opening.
+        maps, eroded = eroded, soft_erode(eroded)
+        delta = F.relu(maps - soft_dilate(eroded))
+        skeleton = skeleton + F.relu(delta - skeleton * delta)
+    return skeleton
+
+
 # ------------------------------------------------------------------------- scores
 
 
@@ -335,6 +406,43 @@ def soft_tversky_score(tp, prob_sum, target_sum, alpha, beta, smooth=1.0, eps=1e
     false_neg = target_sum - tp
     denominator = tp + alpha * false_pos + beta * false_neg + smooth
     return (tp + smooth) / paddle.clip(denominator, min=eps)
+
+
+def spatial_sums(maps, per_image=False):
+    """Sums of (N, K, ...) maps over the pixels: (N, K) with `per_image`, else (1, K)."""
+    sums = paddle.sum(maps.flatten(start_axis=2), axis=2)
+    return sums if per_image else paddle.sum(sums, axis=0, keepdim=True)
+
+
+def soft_cldice_score(probs, targets, iterations, smooth=1.0, eps=1e-7, per_image=False):
+    """Soft clDice per class: the harmonic mean of topology precision and sensitivity.
+
+    Shit et al., CVPR 2021. With S(.) = `soft_skeleton`, P the probability maps and G
+    the target masks (both zero at ignored pixels), summed over the pixels:
+    Tprec = (sum S(P) G + s) / (sum S(P) + s), the share of the predicted centre line
+    that lies on the target; Tsens = (sum S(G) P + s) / (sum S(G) + s), the share of the
+    target's centre line that is predicted; clDice = 2 Tprec Tsens / (Tprec + Tsens).
+
+    Args:
+        probs, targets: (N, K, H, W) maps in [0, 1] (see `class_maps`).
+        iterations: soft-skeleton iterations; structures up to about 2 * iterations + 1
+            pixels wide keep a centre line.
+        smooth, eps: `smooth` is added to numerators and denominators (a class absent
+            from the target and not predicted scores 1); `eps` bounds the denominators.
+        per_image: one row per image instead of one for the batch.
+
+    Returns:
+        (R, K) scores, R = N with `per_image`, else 1.
+    """
+    def ratio(covered, skeleton):
+        return ((spatial_sums(covered, per_image) + smooth)
+                / paddle.clip(spatial_sums(skeleton, per_image) + smooth, min=eps))
+
+    pred_skeleton = soft_skeleton(probs, iterations)
+    target_skeleton = soft_skeleton(targets, iterations)
+    precision = ratio(pred_skeleton * targets, pred_skeleton)
+    sensitivity = ratio(target_skeleton * probs, target_skeleton)
+    return 2 * precision * sensitivity / paddle.clip(precision + sensitivity, min=eps)
 
 
 # ---------------------------------------------------------------------- reduction
