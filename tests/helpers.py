@@ -9,13 +9,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_CONFIG = os.path.join(REPO, "configs", "demo", "pp_liteseg_stdc1_demo_ce.yml")
 
 
-def tiny_config(demo_root, directory, loss=None, **overrides):
-    """Write the demo CE config pointed at `demo_root`, 2 iterations of batch 2.
+def tiny_config(demo_root, directory, loss=None, base=DEMO_CONFIG, **overrides):
+    """Write a demo config pointed at `demo_root`, 2 iterations of batch 2.
 
-    `loss` replaces each of PP-LiteSeg's three loss entries; `overrides` set top-level keys.
+    `base` is the shipped config to start from (default the plain-CE one), its `_base_`
+    chain merged as PaddleSeg merges it; `loss` replaces each of PP-LiteSeg's three loss
+    entries; `overrides` set top-level keys.
     """
-    with open(DEMO_CONFIG) as file:
-        config = yaml.safe_load(file)
+    from paddleseg.cvlibs import Config
+
+    config = Config(base).dic
     binary = os.path.join(str(demo_root), "binary")
     for section, list_key, list_name in (("train_dataset", "train_path", "train.txt"),
                                          ("val_dataset", "val_path", "val.txt")):

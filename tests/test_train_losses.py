@@ -1,14 +1,15 @@
-"""Two training iterations of PP-LiteSeg with each of PaddleSeg's common losses.
+"""Two training iterations of PP-LiteSeg with each of PaddleSeg's common losses, and with
+the shipped recommended recipe (the plugin's losses, `weight: auto`, AdamW).
 
-On Paddle 3.x most of these fail in PaddleSeg 2.8.0 without `compat` (type promotion,
-0-D loss logging); the test runs on both Paddle lines.
+On Paddle 3.x most of PaddleSeg's losses fail in PaddleSeg 2.8.0 without `compat` (type
+promotion, 0-D loss logging); the test runs on both Paddle lines.
 """
 import os
 
 import pytest
 
 from paddleseg_imbalance.engine import train
-from tests.helpers import tiny_config
+from tests.helpers import REPO, tiny_config
 
 LOSSES = {
     "ce": {"type": "CrossEntropyLoss"},
@@ -26,6 +27,15 @@ LOSSES = {
 @pytest.mark.parametrize("name", sorted(LOSSES))
 def test_two_iterations(demo_root, tmp_path, name):
     config = tiny_config(demo_root, tmp_path, loss=LOSSES[name])
+    save_dir = tmp_path / "out"
+    train.main(["--config", config, "--device", "cpu", "--save_dir", str(save_dir),
+                "--log_iters", "1", "--save_interval", "2", "--seed", "0"])
+    assert os.path.isfile(save_dir / "iter_2" / "model.pdparams")
+
+
+def test_recommended_recipe_trains(demo_root, tmp_path):
+    config = tiny_config(demo_root, tmp_path, base=os.path.join(
+        REPO, "configs", "demo", "pp_liteseg_stdc1_demo_recommended.yml"))
     save_dir = tmp_path / "out"
     train.main(["--config", config, "--device", "cpu", "--save_dir", str(save_dir),
                 "--log_iters", "1", "--save_interval", "2", "--seed", "0"])
