@@ -1,4 +1,5 @@
-"""benchmarks/quality.py: its bookkeeping, and one short two-stage run end to end."""
+"""benchmarks/quality.py (its bookkeeping, one short two-stage run end to end) and
+benchmarks/head_resolution_ceiling.py."""
 import importlib.util
 import json
 import os
@@ -6,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tests.helpers import REPO
@@ -77,3 +79,33 @@ def test_two_stage_recipe_runs_end_to_end(demo_root, tmp_path):
     assert "stage_1/iter_20/model.pdparams" in stage_two_log  # started from stage 1
     assert "variables loaded into PPLiteSeg" in stage_two_log
     assert "two_stage" in result.stdout and "fg IoU" in result.stdout
+
+
+ceiling_spec = importlib.util.spec_from_file_location(
+    "head_resolution_ceiling", os.path.join(REPO, "benchmarks", "head_resolution_ceiling.py"))
+ceiling = importlib.util.module_from_spec(ceiling_spec)
+ceiling_spec.loader.exec_module(ceiling)
+
+
+def test_resolution_ceiling_is_exact_at_stride_one_and_low_for_a_thin_line():
+    """A 1 px diagonal road cannot be drawn by a map at 1/8 resized bilinearly; a block can."""
+    thin = np.zeros((1, 32, 32), "int64")
+    thin[0, np.arange(32), np.arange(32)] = 1
+    thin[0, :2, :] = 255
+    block = np.zeros((1, 32, 32), "int64")
+    block[0, 8:24, 8:24] = 1
+    assert ceiling.fit_ceiling(thin, 1, 50)[0] == 1.0
+    thin_fit, thin_area = ceiling.fit_ceiling(thin, 8, 200)
+    block_fit, _ = ceiling.fit_ceiling(block, 8, 200)
+    assert thin_fit < 0.5 < 0.95 < block_fit
+    assert thin_area == 0.0
+
+
+def test_pooled_iou_matches_sklearn_jaccard():
+    from sklearn.metrics import jaccard_score
+
+    rng = np.random.default_rng(0)
+    predicted, target = rng.random((2, 3, 8, 8)) < 0.3
+    valid = rng.random((3, 8, 8)) < 0.8
+    expected = jaccard_score(target[valid], predicted[valid])
+    assert ceiling.pooled_iou(predicted, target, valid) == pytest.approx(expected)
