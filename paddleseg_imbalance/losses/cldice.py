@@ -90,16 +90,17 @@ class SoftClDiceLoss(ClassOverlapLoss):
     def class_weights(self, classes):
         if self.include_background:
             return self.weight
-        if self.weight is None:
-            return paddle.concat([paddle.zeros([1]), paddle.ones([classes - 1])])
-        weights = self.weight.clone()
+        weights = paddle.ones([classes]) if self.weight is None else self.weight.clone()
         weights[0] = 0
-        if not bool(paddle.any(weights > 0)):
-            raise ValueError(
-                f"SoftClDiceLoss: `weight` is {self.weight.numpy().tolist()} and class 0 is "
-                f"left out (include_background: false), so no class is left in the mean; "
-                f"give a class other than 0 a weight > 0, or set include_background: true.")
-        return weights
+        if classes == 1:
+            found = "the logits have 1 channel"
+        elif self.weight is not None and not bool(paddle.any(weights > 0)):
+            found = f"`weight` is {self.weight.numpy().tolist()}"
+        else:
+            return weights
+        raise ValueError(f"SoftClDiceLoss: class 0 is left out (include_background: false) "
+                         f"and {found}, so no class is left in the mean; give a class other "
+                         f"than 0 a weight > 0, or set include_background: true.")
 
     def per_class_losses(self, logits, labels):
         if len(logits.shape) != 4:
