@@ -24,19 +24,19 @@ LOSSES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(LOSSES))
-def test_two_iterations(demo_root, tmp_path, name):
-    config = tiny_config(demo_root, tmp_path, loss=LOSSES[name])
-    save_dir = tmp_path / "out"
+def train_two_iterations(config, save_dir):
     train.main(["--config", config, "--device", "cpu", "--save_dir", str(save_dir),
                 "--log_iters", "1", "--save_interval", "2", "--seed", "0"])
-    assert os.path.isfile(save_dir / "iter_2" / "model.pdparams")
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_two_iterations(demo_root, tmp_path, name):
+    train_two_iterations(tiny_config(demo_root, tmp_path, loss=LOSSES[name]), tmp_path / "out")
+    assert os.path.isfile(tmp_path / "out" / "iter_2" / "model.pdparams")
 
 
 def test_recommended_recipe_trains(demo_root, tmp_path):
     config = tiny_config(demo_root, tmp_path, base=os.path.join(
         REPO, "configs", "demo", "pp_liteseg_stdc1_demo_recommended.yml"))
-    save_dir = tmp_path / "out"
-    train.main(["--config", config, "--device", "cpu", "--save_dir", str(save_dir),
-                "--log_iters", "1", "--save_interval", "2", "--seed", "0"])
-    assert os.path.isfile(save_dir / "iter_2" / "model.pdparams")
+    train_two_iterations(config, tmp_path / "out")
+    assert os.path.isfile(tmp_path / "out" / "iter_2" / "model.pdparams")

@@ -42,8 +42,12 @@ class ClassOverlapLoss(nn.Layer):
         # `weight` is checked and made a float32 tensor whenever it is assigned: in
         # __init__, and by the training engine when it replaces the weights between steps.
         if name == "weight":
-            value = LF.check_weight(type(self).__name__, value)
+            value = self.checked_weight(value)
         super().__setattr__(name, value)
+
+    def checked_weight(self, weight):
+        """`weight` checked and converted (`functional.check_weight`); ValueError if bad."""
+        return LF.check_weight(type(self).__name__, weight)
 
     def class_losses(self, tp, prob_sum, target_sum):
         raise NotImplementedError

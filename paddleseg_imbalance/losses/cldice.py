@@ -1,4 +1,5 @@
 """`SoftClDiceLoss`: soft clDice, a topology-aware loss for thin structures (roads, vessels)."""
+import numpy as np
 import paddle
 from paddleseg.cvlibs import manager
 
@@ -67,12 +68,13 @@ class SoftClDiceLoss(ClassOverlapLoss):
             T_prec = s / (sum S(P_c) + s), so a predicted centre line of it costs loss.
 
     Raises:
-        ValueError: at construction for an unknown `mode` or `absent_classes`, an
-            `iterations` that is not an integer >= 0, negative or non-finite `weight`,
-            `smooth` or `eps`; at forward, before any one-hot, for logits that are not
+        ValueError: at construction (and whenever `weight` is assigned) for an unknown
+            `mode` or `absent_classes`, an `iterations` that is not an integer >= 0,
+            negative or non-finite `weight`, `smooth` or `eps`, and weights that leave no
+            class in the mean; at forward, before any one-hot, for logits that are not
             (N, C, H, W), mismatched labels, label values outside the classes that are not
-            `ignore_index`, a `weight` of the wrong length, and weights that leave no class
-            in the mean.
+            `ignore_index`, a `weight` of the wrong length, and one label channel with
+            class 0 left out.
     """
 
     def __init__(self, mode=LF.MULTICLASS, iterations=3, include_background=None,
@@ -86,21 +88,36 @@ class SoftClDiceLoss(ClassOverlapLoss):
         if include_background is None:
             include_background = self.mode == LF.MULTILABEL
         self.include_background = bool(include_background)
+        self._check_a_class_is_left(self.weight)
+
+    def checked_weight(self, weight):
+        # Checked when assigned (the engine may replace `weight` between steps), so that
+        # forward needs no host synchronisation. During the base's __init__ the
+        # background choice is not set yet; __init__ checks the weight after it.
+        weight = super().checked_weight(weight)
+        if hasattr(self, "include_background"):
+            self._check_a_class_is_left(weight)
+        return weight
+
+    def _check_a_class_is_left(self, weight):
+        """ValueError if class 0 is left out and `weight` gives no other class a weight.
+
+        A 1-entry weight is left to the length check at forward.
+        """
+        if self.include_background or weight is None:
+            return
+        values = weight.numpy()
+        if values.size > 1 and not np.any(values[1:] > 0):
+            _no_class_left(f"`weight` is {values.tolist()}")
 
     def class_weights(self, classes):
         if self.include_background:
             return self.weight
+        if classes == 1:
+            _no_class_left("the logits have 1 channel")
         weights = paddle.ones([classes]) if self.weight is None else self.weight.clone()
         weights[0] = 0
-        if classes == 1:
-            found = "the logits have 1 channel"
-        elif self.weight is not None and not bool(paddle.any(weights > 0)):
-            found = f"`weight` is {self.weight.numpy().tolist()}"
-        else:
-            return weights
-        raise ValueError(f"SoftClDiceLoss: class 0 is left out (include_background: false) "
-                         f"and {found}, so no class is left in the mean; give a class other "
-                         f"than 0 a weight > 0, or set include_background: true.")
+        return weights
 
     def per_class_losses(self, logits, labels):
         if len(logits.shape) != 4:
@@ -110,3 +127,9 @@ class SoftClDiceLoss(ClassOverlapLoss):
         scores = LF.soft_cldice_score(probs, targets, self.iterations, self.smooth, self.eps,
                                       self.per_image)
         return 1 - scores, LF.spatial_sums(targets, self.per_image)
+
+
+def _no_class_left(found):
+    raise ValueError(f"SoftClDiceLoss: class 0 is left out (include_background: false) and "
+                     f"{found}, so no class is left in the mean; give a class other than 0 a "
+                     f"weight > 0, or set include_background: true.")

@@ -11,9 +11,9 @@ losses are thin wrappers that validate their arguments, then call
    classes absent from the target;
 
 `lovasz_hinge_rows` for the Lovasz hinge, and `class_maps` + `soft_skeleton` for the
-soft clDice loss, which needs the maps themselves rather than their sums. Everything is computed in float32 (float64
-stays float64), so float16 logits under AMP give finite losses. The caller's label tensor
-is never written to.
+soft clDice loss, which needs the maps themselves rather than their sums. Everything is
+computed in float32 (float64 stays float64), so float16 logits under AMP give finite
+losses. The caller's label tensor is never written to.
 
 Validation helpers raise `ValueError` that names the argument, the value found and the
 fix. Constructor arguments are checked at construction; tensors at every forward, before
@@ -231,6 +231,20 @@ def compute_dtype(logits):
     return "float64" if logits.dtype == paddle.float64 else "float32"
 
 
+def in_compute_dtype(logits):
+    """`logits` cast to `compute_dtype(logits)`, or as they are when already in it."""
+    dtype = compute_dtype(logits)
+    return logits if logits.dtype == getattr(paddle, dtype) else logits.astype(dtype)
+
+
+def single_label_probabilities(logits, axis):
+    """Class probabilities along `axis`: a softmax, or [1 - sigmoid, sigmoid] for 1 channel."""
+    if logits.shape[axis] == 1:
+        foreground = F.sigmoid(logits)
+        return paddle.concat([1 - foreground, foreground], axis=axis)
+    return F.softmax(logits, axis=axis)
+
+
 def class_statistics(mode, logits, labels, ignore_index, per_image=False):
     """Soft per-class counts over the valid (not ignored) pixels, in one pass.
 
@@ -250,9 +264,7 @@ def class_statistics(mode, logits, labels, ignore_index, per_image=False):
         channels), [1 - sigmoid(x), sigmoid(x)] (binary with 1 channel, K = 2), or a
         sigmoid per channel (multilabel).
     """
-    dtype = compute_dtype(logits)
-    if logits.dtype != getattr(paddle, dtype):
-        logits = logits.astype(dtype)
+    logits = in_compute_dtype(logits)
     batch, channels = logits.shape[0], logits.shape[1]
     if mode == MULTILABEL:
         logits = logits.reshape([batch, channels, -1])
@@ -287,12 +299,8 @@ def _single_label_counts(scores, labels, ignore_index):
     faster than multiplying probabilities and one-hot targets class by class. Ignored
     pixels are sent to an extra row K of the one-hot matrix, which is dropped.
     """
-    batch, channels = scores.shape[0], scores.shape[2]
-    if channels == 1:
-        foreground = F.sigmoid(scores)
-        probs = paddle.concat([1 - foreground, foreground], axis=2)
-    else:
-        probs = F.softmax(scores, axis=2)
+    batch = scores.shape[0]
+    probs = single_label_probabilities(scores, axis=2)
     classes = probs.shape[2]
     rows = paddle.where(labels != ignore_index, labels.astype("int64"),
                         paddle.full(labels.shape, classes, dtype="int64"))
@@ -324,18 +332,13 @@ def class_maps(mode, logits, labels, ignore_index):
         `class_statistics`. Both are 0 at ignored pixels (multilabel: elements), so an
         ignored pixel is neither class.
     """
-    dtype = compute_dtype(logits)
-    if logits.dtype != getattr(paddle, dtype):
-        logits = logits.astype(dtype)
+    logits = in_compute_dtype(logits)
+    dtype = logits.dtype
     if mode == MULTILABEL:
         labels = labels.reshape(logits.shape)
         valid = (labels != ignore_index).astype(dtype)
         return F.sigmoid(logits) * valid, (labels == 1).astype(dtype) * valid
-    if logits.shape[1] == 1:
-        foreground = F.sigmoid(logits)
-        probs = paddle.concat([1 - foreground, foreground], axis=1)
-    else:
-        probs = F.softmax(logits, axis=1)
+    probs = single_label_probabilities(logits, axis=1)
     classes = probs.shape[1]
     labels = labels.reshape([logits.shape[0]] + list(logits.shape[2:]))
     is_valid = labels != ignore_index
