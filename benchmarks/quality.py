@@ -1,18 +1,19 @@
 """Does the foreground get learned? Recipes against plain CE on the demo data, several seeds.
 
     python benchmarks/quality.py [--recipes ce paddleseg_ce_dice paddleseg_ce_dice_adamw
-                                  recommended] [--seeds 0 1 2] [--iters 300] [--jobs 2]
-                                 [--device cpu]
+                                  paddleseg_ce_dice_adamw_warmup recommended]
+                                 [--seeds 0 1 2] [--iters 300] [--jobs 2] [--device cpu]
 
 Every recipe trains PP-LiteSeg STDC1 from scratch with `tools/train.py` on the demo binary
 data (the configs read `data/demo/binary` under `--workdir`, by default the repository;
 written if missing) with the same total iterations, batch size and crop size (the whole
 128 x 128 image); the loss, the class weights, the augmentation, the sampling and the
 optimizer are the recipe's (see each config: `ce` and `paddleseg_ce_dice` use the
-baseline's SGD 0.01, the recommended recipe AdamW 0.003, and `paddleseg_ce_dice_adamw` is
-PaddleSeg's CE + Dice with that same AdamW, the fair comparison for the plugin's losses;
-`two_stage` splits the iterations 2:1 and restarts the schedule at a tenth of the learning
-rate for its second stage). Each (recipe, seed) run is evaluated once, at its last
+baseline's SGD 0.01, the recommended recipe AdamW 0.006 after 30 warm-up iterations;
+PaddleSeg's CE + Dice also trains with AdamW 0.003 (`paddleseg_ce_dice_adamw`, its best
+schedule) and with the recommended recipe's (`paddleseg_ce_dice_adamw_warmup`), the fair
+comparisons for what the plugin adds; `two_stage` splits the iterations 2:1 and restarts
+the schedule at a tenth of the learning rate for its second stage). Each (recipe, seed) run is evaluated once, at its last
 iteration, on the validation images, and the table shows the foreground class's IoU,
 Dice, recall and precision (mean and standard deviation over the seeds) and the time per
 training iteration with its ratio to the CE baseline's.
@@ -50,7 +51,10 @@ RECIPES = {
     "paddleseg_ce_dice": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice.yml", 1)],
                           "PaddleSeg only: CE weight [1, 10] + DiceLoss"),
     "paddleseg_ce_dice_adamw": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw.yml", 1)],
-                                "PaddleSeg only, with the recommended recipe's AdamW"),
+                                "PaddleSeg only, with AdamW 0.003"),
+    "paddleseg_ce_dice_adamw_warmup": (
+        [("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_warmup.yml", 1)],
+        "PaddleSeg only, with the recommended recipe's AdamW schedule"),
     "ce_auto_wiou": ([("pp_liteseg_stdc1_demo_ce_auto_wiou.yml", 1)],
                      "CE weight: auto + WeightedIoULoss"),
     "focal_tversky": ([("pp_liteseg_stdc1_demo_focal_tversky.yml", 1)],
@@ -62,7 +66,8 @@ RECIPES = {
                   "balanced sampling, then fine-tuning on the plain data"),
 }
 BASELINE, RECOMMENDED = "ce", "recommended"
-PADDLESEG_ONLY = ("paddleseg_ce_dice", "paddleseg_ce_dice_adamw")
+PADDLESEG_ONLY = ("paddleseg_ce_dice", "paddleseg_ce_dice_adamw",
+                  "paddleseg_ce_dice_adamw_warmup")
 TARGET_IOU, TARGET_MARGIN, TARGET_TIME_RATIO = 0.45, 0.05, 1.15
 FOREGROUND = "foreground"
 BATCH_COST = re.compile(r"iter: (\d+)/\d+,.*batch_cost: ([0-9.]+)")
@@ -200,8 +205,8 @@ def verdicts(summary):
              f"{'met' if iou >= TARGET_IOU else 'MISSED'}"]
     paddleseg_only = [recipe for recipe in PADDLESEG_ONLY if recipe in summary]
     if paddleseg_only:
-        # Against the best PaddleSeg-only recipe of the run: the one with the same
-        # optimizer is the fair comparison, and the margin must hold against it.
+        # Against the best PaddleSeg-only recipe of the run, whatever its optimizer: a
+        # PaddleSeg user can pick that schedule without the plugin.
         best = max(paddleseg_only, key=lambda recipe: summary[recipe]["iou"][0])
         margin = iou - summary[best]["iou"][0]
         lines.append(f"margin over PaddleSeg-only ({best}) {margin:+.3f} >= "

@@ -362,6 +362,27 @@ def test_soft_cldice_background_is_left_out_only_in_single_label_modes(case):
         assert float(loss(*batch)) == pytest.approx(expected, rel=1e-5)
 
 
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_soft_cldice_skeletonizes_only_the_classes_it_scores(case, monkeypatch):
+    """A left-out background costs no skeleton (they are most of the loss's time)."""
+    mode, logit_channels, _ = CASES[case]
+    classes = 2 if mode == "binary" else logit_channels
+    logits, labels = make_batch(case, seed=13)
+    channels = []
+
+    def recording_skeleton(maps, iterations):
+        channels.append(maps.shape[1])
+        return skeleton(maps, iterations)
+
+    skeleton = LF.soft_skeleton
+    monkeypatch.setattr(LF, "soft_skeleton", recording_skeleton)
+    loss = SoftClDiceLoss(mode=mode)
+    expected = np_cldice_loss(mode, logits, labels, include_background=mode == "multilabel")
+    assert float(loss(*tensors(logits, labels))) == pytest.approx(expected, rel=1e-5)
+    scored = classes if loss.include_background else classes - 1
+    assert channels == [scored, scored]  # the prediction's and the target's
+
+
 def test_soft_cldice_counts_a_thin_road_break_that_dice_weighs_like_an_edge():
     """Missing 2 px that cut a 1 px road costs clDice; 2 px off a wide road's edge hardly.
 

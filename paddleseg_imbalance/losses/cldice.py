@@ -113,8 +113,6 @@ class SoftClDiceLoss(ClassOverlapLoss):
     def class_weights(self, classes):
         if self.include_background:
             return self.weight
-        if classes == 1:
-            _no_class_left("the logits have 1 channel")
         weights = paddle.ones([classes]) if self.weight is None else self.weight.clone()
         weights[0] = 0
         return weights
@@ -124,8 +122,15 @@ class SoftClDiceLoss(ClassOverlapLoss):
             raise ValueError(f"SoftClDiceLoss: logits have shape {list(logits.shape)}; the "
                              f"soft skeleton takes 2-D images, (N, C, H, W).")
         probs, targets = LF.class_maps(self.mode, logits, labels, self.ignore_index)
-        scores = LF.soft_cldice_score(probs, targets, self.iterations, self.smooth, self.eps,
-                                      self.per_image)
+        # Class 0 left out has weight 0 (class_weights), so its two skeletons, most of the
+        # loss's cost, are not taken; it gets score 1 (loss 0) to keep one column per class.
+        first = 0 if self.include_background else 1
+        if first and probs.shape[1] == 1:
+            _no_class_left("the logits have 1 channel")
+        scores = LF.soft_cldice_score(probs[:, first:], targets[:, first:], self.iterations,
+                                      self.smooth, self.eps, self.per_image)
+        if first:
+            scores = paddle.concat([paddle.ones_like(scores[:, :1]), scores], axis=1)
         return 1 - scores, LF.spatial_sums(targets, self.per_image)
 
 
