@@ -13,10 +13,10 @@ baseline's SGD 0.01, the recommended recipe AdamW 0.006 after 30 warm-up iterati
 PaddleSeg's CE + Dice also trains with AdamW 0.003 (`paddleseg_ce_dice_adamw`, its best
 schedule) and with the recommended recipe's (`paddleseg_ce_dice_adamw_warmup`), the fair
 comparisons for what the plugin adds; `two_stage` splits the iterations 2:1 and restarts
-the schedule at a tenth of the learning rate for its second stage). Each (recipe, seed) run is evaluated once, at its last
-iteration, on the validation images, and the table shows the foreground class's IoU,
-Dice, recall and precision (mean and standard deviation over the seeds) and the time per
-training iteration with its ratio to the CE baseline's.
+the schedule at a tenth of the learning rate for its second stage). Each (recipe, seed)
+run is evaluated once, at its last iteration, on the validation images, and the table
+shows the foreground class's IoU, Dice, recall and precision (mean and standard deviation
+over the seeds) and the time per training iteration with its ratio to the CE baseline's.
 
 `--jobs` runs that many trainings at once, each with `OMP_NUM_THREADS` = cores / jobs;
 all recipes share the machine the same way, so their times compare. Time per iteration is

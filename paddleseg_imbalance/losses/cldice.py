@@ -108,7 +108,9 @@ class SoftClDiceLoss(ClassOverlapLoss):
             return
         values = weight.numpy()
         if values.size > 1 and not np.any(values[1:] > 0):
-            _no_class_left(f"`weight` is {values.tolist()}")
+            _no_class_left(f"`weight` is {values.tolist()}",
+                           "give a class other than 0 a weight > 0, or set "
+                           "include_background: true")
 
     def class_weights(self, classes):
         if self.include_background:
@@ -126,7 +128,8 @@ class SoftClDiceLoss(ClassOverlapLoss):
         # loss's cost, are not taken; it gets score 1 (loss 0) to keep one column per class.
         first = 0 if self.include_background else 1
         if first and probs.shape[1] == 1:
-            _no_class_left("the logits have 1 channel")
+            _no_class_left("the logits have 1 channel",
+                           "set include_background: true to score that channel")
         scores = LF.soft_cldice_score(probs[:, first:], targets[:, first:], self.iterations,
                                       self.smooth, self.eps, self.per_image)
         if first:
@@ -134,7 +137,6 @@ class SoftClDiceLoss(ClassOverlapLoss):
         return 1 - scores, LF.spatial_sums(targets, self.per_image)
 
 
-def _no_class_left(found):
+def _no_class_left(found, fix):
     raise ValueError(f"SoftClDiceLoss: class 0 is left out (include_background: false) and "
-                     f"{found}, so no class is left in the mean; give a class other than 0 a "
-                     f"weight > 0, or set include_background: true.")
+                     f"{found}, so no class is left in the mean; {fix}.")
