@@ -1,6 +1,7 @@
 """Does the foreground get learned? Recipes against plain CE on the demo data, several seeds.
 
     python benchmarks/quality.py [--recipes ce paddleseg_ce_dice paddleseg_ce_dice_adamw
+                                  paddleseg_ce_dice_adamw_light_aux
                                   paddleseg_ce_dice_adamw_warmup recommended]
                                  [--seeds 0 1 2] [--iters 300] [--jobs 2] [--device cpu]
 
@@ -11,8 +12,10 @@ written if missing) with the same total iterations, batch size and crop size (th
 optimizer are the recipe's (see each config: `ce` and `paddleseg_ce_dice` use the
 baseline's SGD 0.01, the recommended recipe AdamW 0.006 after 30 warm-up iterations;
 PaddleSeg's CE + Dice also trains with AdamW 0.003 (`paddleseg_ce_dice_adamw`, its best
-schedule) and with the recommended recipe's (`paddleseg_ce_dice_adamw_warmup`), the fair
-comparisons for what the plugin adds; `two_stage` splits the iterations 2:1 and restarts
+schedule), with that schedule and the recommended recipe's auxiliary-head weight 0.4
+(`paddleseg_ce_dice_adamw_light_aux`) and with the recommended recipe's schedule
+(`paddleseg_ce_dice_adamw_warmup`), the fair comparisons for what the plugin adds;
+`two_stage` splits the iterations 2:1 and restarts
 the schedule at a tenth of the learning rate for its second stage). Each (recipe, seed)
 run is evaluated once, at its last iteration, on the validation images, and the table
 shows the foreground class's IoU, Dice, recall and precision (mean and standard deviation
@@ -52,6 +55,9 @@ RECIPES = {
                           "PaddleSeg only: CE weight [1, 10] + DiceLoss"),
     "paddleseg_ce_dice_adamw": ([("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw.yml", 1)],
                                 "PaddleSeg only, with AdamW 0.003"),
+    "paddleseg_ce_dice_adamw_light_aux": (
+        [("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_light_aux.yml", 1)],
+        "PaddleSeg only, with AdamW 0.003 and auxiliary heads at 0.4"),
     "paddleseg_ce_dice_adamw_warmup": (
         [("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_warmup.yml", 1)],
         "PaddleSeg only, with the recommended recipe's AdamW schedule"),
@@ -67,7 +73,7 @@ RECIPES = {
 }
 BASELINE, RECOMMENDED = "ce", "recommended"
 PADDLESEG_ONLY = ("paddleseg_ce_dice", "paddleseg_ce_dice_adamw",
-                  "paddleseg_ce_dice_adamw_warmup")
+                  "paddleseg_ce_dice_adamw_light_aux", "paddleseg_ce_dice_adamw_warmup")
 TARGET_IOU, TARGET_MARGIN, TARGET_TIME_RATIO = 0.45, 0.05, 1.15
 FOREGROUND = "foreground"
 BATCH_COST = re.compile(r"iter: (\d+)/\d+,.*batch_cost: ([0-9.]+)")
