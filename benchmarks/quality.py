@@ -15,8 +15,8 @@ PaddleSeg's CE + Dice also trains with AdamW 0.003 (`paddleseg_ce_dice_adamw`, i
 schedule), with that schedule and the recommended recipe's auxiliary-head weight 0.4
 (`paddleseg_ce_dice_adamw_light_aux`) and with the recommended recipe's schedule
 (`paddleseg_ce_dice_adamw_warmup`), the fair comparisons for what the plugin adds;
-`two_stage` splits the iterations 2:1 and restarts
-the schedule at a tenth of the learning rate for its second stage). Each (recipe, seed)
+`two_stage` splits the iterations 2:1 and restarts the schedule at a tenth of the learning
+rate for its second stage). Each (recipe, seed)
 run is evaluated once, at its last iteration, on the validation images, and the table
 shows the foreground class's IoU, Dice, recall and precision (mean and standard deviation
 over the seeds) and the time per training iteration with its ratio to the CE baseline's.
