@@ -16,10 +16,10 @@ schedule), with that schedule and the recommended recipe's auxiliary-head weight
 (`paddleseg_ce_dice_adamw_light_aux`) and with the recommended recipe's schedule
 (`paddleseg_ce_dice_adamw_warmup`), the fair comparisons for what the plugin adds;
 `two_stage` splits the iterations 2:1 and restarts the schedule at a tenth of the learning
-rate for its second stage). Each (recipe, seed)
-run is evaluated once, at its last iteration, on the validation images, and the table
-shows the foreground class's IoU, Dice, recall and precision (mean and standard deviation
-over the seeds) and the time per training iteration with its ratio to the CE baseline's.
+rate for its second stage). Each (recipe, seed) run is evaluated once, at its last
+iteration, on the validation images, and the table shows the foreground class's IoU,
+Dice, recall and precision (mean and standard deviation over the seeds) and the time per
+training iteration with its ratio to the CE baseline's.
 
 `--jobs` runs that many trainings at once, each with `OMP_NUM_THREADS` = cores / jobs;
 all recipes share the machine the same way, so their times compare. Time per iteration is
