@@ -14,7 +14,8 @@ from PIL import Image
 import paddleseg_imbalance  # noqa: F401  (before paddle is used: zlib, registration)
 from paddleseg_imbalance.datasets import (ClassBalancedDataset, HardExampleDataset,
                                           WrapperConfigError, unwrap_config, wrap_dataset)
-from paddleseg_imbalance.transforms import CopyPaste, RareClassCrop
+from paddleseg_imbalance.transforms import CopyPaste, RandomTranspose, RareClassCrop
+from paddleseg_imbalance.transforms import random_transpose
 from tests.helpers import tiny_config
 
 IGNORE = 255
@@ -390,6 +391,74 @@ def test_copy_paste_rejects_multilabel_labels():
     sample = crop_sample(8, 8, np.zeros((8, 8, 2), np.uint8))
     with pytest.raises(ValueError, match="single-label class maps"):
         CopyPaste()(sample)
+
+
+# RandomTranspose ----------------------------------------------------------------------
+
+
+def square_symmetries(array):
+    """The 8 symmetries of a square array (first two axes), computed with np.rot90."""
+    turns = [np.rot90(array, k, axes=(0, 1)) for k in range(4)]
+    return turns + [np.flip(turn, axis=1) for turn in turns]
+
+
+def test_transpose_with_both_flips_draws_the_8_symmetries_alike():
+    import random
+
+    from paddleseg.transforms import RandomHorizontalFlip, RandomVerticalFlip
+
+    random.seed(3)
+    pipeline = [RandomHorizontalFlip(0.5), RandomVerticalFlip(0.5), RandomTranspose(0.5)]
+    sample = crop_sample(5, 5)
+    references = square_symmetries(sample["label"])
+    assert len({reference.tobytes() for reference in references}) == 8
+    counts = collections.Counter()
+    draws = 8000
+    for _ in range(draws):
+        out = copy.deepcopy(sample)
+        for transform in pipeline:
+            out = transform(out)
+        matches = [i for i, reference in enumerate(references)
+                   if np.array_equal(out["label"], reference)]
+        assert len(matches) == 1
+        counts[matches[0]] += 1
+    # Each symmetry has probability 1/8: 1000 expected, binomial sd about 30.
+    assert len(counts) == 8 and all(abs(count - draws / 8) < 150 for count in counts.values())
+
+
+@pytest.mark.parametrize("label_shape", [(6, 6), (6, 6, 3)])
+def test_transpose_keeps_image_and_labels_aligned(label_shape):
+    rng = np.random.default_rng(0)
+    label = rng.integers(0, 2, label_shape).astype(np.uint8)
+    sample = crop_sample(6, 6, label)
+    sample["edge"] = (label.reshape(6, 6, -1)[..., 0] * 7).astype(np.uint8)
+    sample["gt_fields"] = ["label", "edge"]
+    out = RandomTranspose(prob=1.0)(copy.deepcopy(sample))
+    # The image encodes (row, column): after the transpose, pixel (r, c) came from (c, r).
+    rows, columns = np.mgrid[:6, :6]
+    assert np.array_equal(out["img"][..., 0], columns) and np.array_equal(out["img"][..., 1], rows)
+    assert np.array_equal(out["label"], np.swapaxes(label, 0, 1))
+    assert np.array_equal(out["edge"], sample["edge"].T)
+    assert all(out[key].flags["C_CONTIGUOUS"] for key in ("img", "label", "edge"))
+    assert RandomTranspose(prob=0.0)(copy.deepcopy(sample))["label"].tobytes() == label.tobytes()
+
+
+def test_transpose_leaves_non_square_samples_alone_and_warns_once(monkeypatch):
+    warnings = []
+    monkeypatch.setattr(random_transpose.warn_not_square, "given", False)
+    monkeypatch.setattr("paddleseg_imbalance.transforms.warn_once.logger.warning",
+                        warnings.append)
+    sample = crop_sample(4, 6)
+    for _ in range(3):
+        out = RandomTranspose(prob=1.0)(copy.deepcopy(sample))
+        assert out["img"].shape == (4, 6, 3) and np.array_equal(out["label"], sample["label"])
+    assert len(warnings) == 1 and "after a square crop" in warnings[0]
+
+
+@pytest.mark.parametrize("prob", [-0.1, 1.5, "half", True])
+def test_transpose_rejects_a_bad_prob_with_the_fix(prob):
+    with pytest.raises(ValueError, match=r"RandomTranspose: prob is .*set it in \[0, 1\]"):
+        RandomTranspose(prob=prob)
 
 
 # HardExampleDataset ------------------------------------------------------------------

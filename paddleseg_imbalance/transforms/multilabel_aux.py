@@ -24,10 +24,10 @@ background channel, for datasets that read multi-label data without this transfo
 """
 import numpy as np
 from paddleseg.cvlibs import manager
-from paddleseg.utils import logger
 
 from paddleseg_imbalance.labels import multilabel_to_hwc
 from paddleseg_imbalance.registry import register
+from paddleseg_imbalance.transforms.warn_once import WarnOnce
 
 # The name evaluation and prediction give the auxiliary channel 0.
 BACKGROUND_NAME = "background"
@@ -35,21 +35,7 @@ BACKGROUND_NAME = "background"
 _LABEL_DTYPE = np.uint8
 _MASK_VALUE = 255
 
-
-class _WarnOnce:
-    """A warning logged the first time only, in each process (DataLoader workers too)."""
-
-    def __init__(self, message):
-        self.message = message
-        self.given = False
-
-    def __call__(self):
-        if not self.given:
-            self.given = True
-            logger.warning(self.message)
-
-
-warn_0_255_masks = _WarnOnce(
+warn_0_255_masks = WarnOnce(
     "Multi-label labels with values 0/255 are read as binary masks (255 = label set). "
     "A label holding only 0 and 255 is always read that way, even when 255 is "
     "ignore_index; if 255 marks ignored pixels in your 0/1 labels, set another "
