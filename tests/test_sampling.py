@@ -1,21 +1,24 @@
-"""Rare-class cropping, copy-paste and the resampling datasets, against hand computations."""
+"""Rare-class cropping, copy-paste, the transpose and the resampling datasets, against hand
+computations."""
 import collections
 import copy
 import math
 import pickle
+import random
 
 import numpy as np
 import paddle
 import pytest
 import yaml
 from paddleseg.cvlibs import Config, SegBuilder
+from paddleseg.transforms import RandomHorizontalFlip, RandomVerticalFlip
 from PIL import Image
 
 import paddleseg_imbalance  # noqa: F401  (before paddle is used: zlib, registration)
 from paddleseg_imbalance.datasets import (ClassBalancedDataset, HardExampleDataset,
                                           WrapperConfigError, unwrap_config, wrap_dataset)
-from paddleseg_imbalance.transforms import CopyPaste, RandomTranspose, RareClassCrop
-from paddleseg_imbalance.transforms import random_transpose
+from paddleseg_imbalance.transforms import (CopyPaste, RandomTranspose, RareClassCrop,
+                                            random_transpose)
 from tests.helpers import tiny_config
 
 IGNORE = 255
@@ -403,10 +406,6 @@ def square_symmetries(array):
 
 
 def test_transpose_with_both_flips_draws_the_8_symmetries_alike():
-    import random
-
-    from paddleseg.transforms import RandomHorizontalFlip, RandomVerticalFlip
-
     random.seed(3)
     pipeline = [RandomHorizontalFlip(0.5), RandomVerticalFlip(0.5), RandomTranspose(0.5)]
     sample = crop_sample(5, 5)
