@@ -364,10 +364,16 @@ def dynamic_probabilities(config, weights, images):
         return paddle.nn.functional.sigmoid(model(paddle.to_tensor(images))[0][:, 1:]).numpy()
 
 
-def assert_masks_match(exported, probabilities, threshold=0.5):
-    """Exported 0/1 masks equal `probabilities > threshold` away from the threshold."""
+def assert_masks_match(exported, probabilities, threshold=0.5, margin=1e-3):
+    """Exported 0/1 masks equal `probabilities > threshold` away from the threshold.
+
+    Pixels within `margin` of the threshold are left out: the exported graph may fuse or
+    reorder float operations (ONNX Runtime does), which moves a probability by ~1e-4 at
+    most. Nearly every pixel must still be compared, so the check cannot pass vacuously.
+    """
     assert exported.shape == probabilities.shape
-    clear = np.abs(probabilities - threshold) > 1e-4
+    clear = np.abs(probabilities - threshold) > margin
+    assert clear.mean() > 0.98, f"only {clear.mean():.1%} of pixels are clear of the threshold"
     np.testing.assert_array_equal(exported[clear], (probabilities > threshold)[clear])
 
 
