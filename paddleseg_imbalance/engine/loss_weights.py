@@ -36,6 +36,8 @@ from paddleseg_imbalance.analysis import (check_weight_options, class_weights, c
                                           count_label_array)
 from paddleseg_imbalance.analysis.class_stats import ClassStats
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.lint.resolve import format_key
+from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
 
 AUTO, BATCH = "auto", "batch"
 _OPTIONS = {"weight_method": "inverse", "weight_beta": None, "weight_momentum": 0.9}
@@ -43,12 +45,10 @@ STATS_FILE = "class_stats.json"
 
 
 def _loss_entries(config):
-    """(yaml_key, entry) for every loss entry, MixedLoss members included, in build order."""
-    for i, entry in enumerate(config.dic.get("loss", {}).get("types", [])):
-        yield f"loss.types[{i}]", entry
-        for j, member in enumerate(entry.get("losses", []) if entry.get("type") == "MixedLoss"
-                                   else []):
-            yield f"loss.types[{i}].losses[{j}]", member
+    """(yaml_key, entry) for every loss entry, nested ones included, in build order."""
+    for path, entry in walk_loss_entries(config.dic.get("loss", {}).get("types", [])):
+        if isinstance(entry, dict):
+            yield format_key(path), entry
 
 
 def _pop_options(yaml_key, entry):
@@ -178,11 +178,7 @@ class BatchClassWeights:
 
 def attach_batch_weights(losses, batch_entries, num_classes, ignore_index):
     """Install a `BatchClassWeights` hook on each built loss named in `batch_entries`."""
-    built = {}
-    for i, loss in enumerate(losses["types"]):
-        built[f"loss.types[{i}]"] = loss
-        for j, member in enumerate(getattr(loss, "losses", [])):
-            built[f"loss.types[{i}].losses[{j}]"] = member
+    built = {format_key(path): loss for path, loss in walk_loss_entries(losses["types"])}
     for yaml_key, options in batch_entries.items():
         hook = BatchClassWeights(num_classes, ignore_index, options["weight_method"],
                                  options["weight_beta"], options["weight_momentum"])

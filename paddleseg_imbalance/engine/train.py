@@ -7,12 +7,14 @@ from paddleseg.utils import logger, utils
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
+from paddleseg_imbalance.engine.loss_ramps import start_ramps
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
-                                                         evaluation_in_training)
+                                                         evaluation_in_training,
+                                                         start_iteration)
 from paddleseg_imbalance.engine.val import evaluation_options
 from paddleseg_imbalance.lint import LintInputError, lint
 from paddleseg_imbalance.lint.known_components import from_managers
@@ -38,6 +40,7 @@ def run(args):
     losses = session.builder.loss
     attach_batch_weights(losses, batch_weighted, train_dataset.num_classes,
                          train_dataset.ignore_index)
+    start_ramps(losses, config.iters, start_iteration(args.resume_model))
     optimizer = session.builder.optimizer
     if rank == 0:
         utils.show_env_info()

@@ -2,12 +2,13 @@
 
 The helpers here answer the questions the rules share (which datasets are there, after
 taking wrapper datasets apart; what are num_classes and ignore_index of each; which loss
-entries are there, MixedLoss members included; is this a multi-label setup) the way
+entries are there, nested ones included; is this a multi-label setup) the way
 PaddleSeg 2.8.0 and this plugin's tools answer them.
 """
 from dataclasses import dataclass, field
 
 from paddleseg_imbalance.lint.findings import Finding
+from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
 from paddleseg_imbalance.lint.resolve import format_key
 
 DATASET_SECTIONS = ("train_dataset", "val_dataset")
@@ -129,18 +130,11 @@ class LintContext:
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     def loss_entries(self, loss_key="loss"):
-        """[(key path, entry)] of every loss entry, MixedLoss members included."""
-        types = self.section(loss_key).get("types")
-        entries = []
-        for i, entry in enumerate(types if isinstance(types, list) else []):
-            if not isinstance(entry, dict):
-                continue
-            entries.append(((loss_key, "types", i), entry))
-            members = entry.get("losses") if entry.get("type") == "MixedLoss" else None
-            for j, member in enumerate(members if isinstance(members, list) else []):
-                if isinstance(member, dict):
-                    entries.append(((loss_key, "types", i, "losses", j), member))
-        return entries
+        """[(key path, entry)] of every loss entry, MixedLoss members and the loss a
+        RampedLoss weights included."""
+        return [(path, entry) for path, entry
+                in walk_loss_entries(self.section(loss_key).get("types"), (loss_key, "types"))
+                if isinstance(entry, dict)]
 
     def is_multilabel(self):
         """Whether the train data is multi-label (the auxiliary transform or the dataset type)."""
