@@ -5,7 +5,7 @@ import numpy as np
 import paddle
 import pytest
 import yaml
-from paddleseg.cvlibs import manager
+from paddleseg.cvlibs import Config, SegBuilder, manager
 from paddleseg.models.losses import MixedLoss
 
 from paddleseg_imbalance.engine import train
@@ -126,3 +126,28 @@ def test_lint_checks_the_loss_inside_a_ramp(tmp_path):
     findings = {(f.code, f.key) for f in lint(str(path), known=from_managers()).findings}
     assert ("PSI006", "loss.types[0].losses[0].loss.type") in findings
     assert ("PSI012", "loss.types[0].losses[1].loss.weight") in findings
+
+
+def test_paddleseg_builder_with_a_fixed_dataset_type_builds_a_ramp(tmp_path):
+    # For train_dataset types other than `Dataset`, PaddleSeg's builder adds the class's
+    # IGNORE_INDEX to every loss entry, so the ramp must take it.
+    config = {"batch_size": 2, "iters": 2,
+              "train_dataset": {"type": "Cityscapes", "dataset_root": str(tmp_path),
+                                "mode": "train", "transforms": [{"type": "Normalize"}]},
+              "model": {"type": "PPLiteSeg", "num_classes": 19, "backbone": {"type": "STDC1"}},
+              "optimizer": {"type": "SGD", "momentum": 0.9},
+              "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
+              "loss": {"types": [{"type": "RampedLoss", "loss": {"type": "LovaszSoftmaxLoss"},
+                                  "start": 0.5, "end": 3.0}],
+                       "coef": [1, 1, 1]}}
+    path = tmp_path / "config.yml"
+    path.write_text(yaml.safe_dump(config))
+    ramps = SegBuilder(Config(str(path))).loss["types"]
+    assert [(type(r).__name__, r.loss.ignore_index) for r in ramps] == [("RampedLoss", 255)] * 3
+
+
+def test_an_ignore_index_the_wrapped_loss_does_not_share_is_refused():
+    with pytest.raises(ValueError, match="`ignore_index` is 255 \\(the dataset's\\) but its "
+                                         "wrapped WeightedIoULoss ignores 0; set "
+                                         "`ignore_index: 255` in the wrapped `loss` entry"):
+        RampedLoss(WeightedIoULoss(mode="binary", ignore_index=0), ignore_index=255)

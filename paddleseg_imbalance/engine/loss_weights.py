@@ -47,8 +47,7 @@ STATS_FILE = "class_stats.json"
 def _loss_entries(config):
     """(yaml_key, entry) for every loss entry, nested ones included, in build order."""
     for path, entry in walk_loss_entries(config.dic.get("loss", {}).get("types", [])):
-        if isinstance(entry, dict):
-            yield format_key(path), entry
+        yield format_key(path), entry
 
 
 def _pop_options(yaml_key, entry):

@@ -132,9 +132,7 @@ class LintContext:
     def loss_entries(self, loss_key="loss"):
         """[(key path, entry)] of every loss entry, MixedLoss members and the loss a
         RampedLoss weights included."""
-        return [(path, entry) for path, entry
-                in walk_loss_entries(self.section(loss_key).get("types"), (loss_key, "types"))
-                if isinstance(entry, dict)]
+        return list(walk_loss_entries(self.section(loss_key).get("types"), (loss_key, "types")))
 
     def is_multilabel(self):
         """Whether the train data is multi-label (the auxiliary transform or the dataset type)."""

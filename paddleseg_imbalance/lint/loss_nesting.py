@@ -35,9 +35,9 @@ def _walk(entry, path):
 def walk_loss_entries(types, prefix=("loss", "types")):
     """(key path, entry) of every loss in `types`, nested ones after their parent.
 
-    `types` is a config's `loss.types` list (entries that are neither mappings nor
-    callables are skipped) or the built losses; key paths are tuples such as ("loss", "types", 0, "losses", 3,
-    "loss"), in build order.
+    `types` is a config's `loss.types` list, whose entries come out as mappings (anything
+    else is skipped), or the built losses, which come out as layers. Key paths are tuples
+    such as ("loss", "types", 0, "losses", 3, "loss"), in build order.
     """
     for i, entry in enumerate(types if isinstance(types, list) else []):
         yield from _walk(entry, prefix + (i,))

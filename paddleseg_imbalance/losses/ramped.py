@@ -61,15 +61,24 @@ class RampedLoss(nn.Layer):
         end: weight from iteration `iters` on, a finite number >= 0. Default 1.
         iters: T, the iterations the ramp spans, a positive integer; None (the default)
             takes the run's `iters` (set by the plugin's tools).
+        ignore_index: the dataset's ignore label, which PaddleSeg's builder adds to every
+            loss entry for dataset types other than `Dataset` (Cityscapes, ...). The
+            wrapped loss is built already with its own `ignore_index`, so the two must
+            agree; a mismatch is a `ValueError`, never a silently wrong loss. Default None.
     """
 
-    def __init__(self, loss, start=0.0, end=1.0, iters=None):
+    def __init__(self, loss, start=0.0, end=1.0, iters=None, ignore_index=None):
         super().__init__()
         if not callable(loss):
             raise ValueError(f"RampedLoss `loss` is {loss!r}; expected a loss, e.g. "
                              "`loss: {type: LovaszHingeLoss}`.")
         _check_coefficient("start", start)
         _check_coefficient("end", end)
+        wrapped_ignore = getattr(loss, "ignore_index", ignore_index)
+        if ignore_index is not None and wrapped_ignore != ignore_index:
+            raise ValueError(f"RampedLoss `ignore_index` is {ignore_index} (the dataset's) but "
+                             f"its wrapped {type(loss).__name__} ignores {wrapped_ignore}; set "
+                             f"`ignore_index: {ignore_index}` in the wrapped `loss` entry.")
         self.loss = loss
         self.start, self.end = float(start), float(end)
         self.iters = None
