@@ -119,11 +119,23 @@ def check_onnx_input_shape(input_shape):
                           "size may stay -1); images must then be resized to that size.")
 
 
+def check_input_channels(input_shape, img_channels):
+    """`ConfigError` unless `--input_shape`'s C is the model's input channels (the
+    config's `val_dataset.img_channels`, default 3)."""
+    if input_shape is not None and input_shape[1] != img_channels:
+        raise ConfigError(f"--input_shape {' '.join(map(str, input_shape))}: C is "
+                          f"{input_shape[1]} but the model takes {img_channels} channels "
+                          "(`val_dataset.img_channels`); give N C H W with C = "
+                          f"{img_channels}, e.g. --input_shape -1 {img_channels} 512 512.")
+
+
 def run(args):
     """Export the config's model (with `args.model_path` weights); returns the save dir."""
     if args.format == "onnx":
         check_onnx_input_shape(args.input_shape)
     session = Session(args)
+    img_channels = session.config.val_dataset_cfg.get("img_channels", 3)
+    check_input_channels(args.input_shape, img_channels)
     model = session.load_weights(args.model_path) if args.model_path else session.model
     if not args.model_path:
         logger.warning("No --model_path: exporting randomly initialised weights.")
@@ -133,7 +145,6 @@ def run(args):
     output_op = resolve_output_op(args.output_op, multilabel)
     threshold = checked_threshold(args.threshold) if multilabel else None
     first_label = len(auxiliary_channels(config)) if multilabel else 0
-    img_channels = session.config.val_dataset_cfg.get("img_channels", 3)
     shape = args.input_shape or [-1, img_channels, -1, -1]
     static = paddle.jit.to_static(
         OutputOp(model, output_op, threshold, first_label),

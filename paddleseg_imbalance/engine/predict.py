@@ -17,8 +17,10 @@ from paddleseg.utils.visualize import get_color_map_list
 
 from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.model_loading import check_model_path
 from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, checked_threshold,
                                                    is_multilabel, label_names)
+from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.engine.val import inference_options
 
@@ -29,21 +31,23 @@ def run(args):
     if not os.path.exists(args.image_path):
         raise ConfigError(f"--image_path '{args.image_path}' does not exist; pass an image, "
                           "a directory of images, or a file list.")
+    check_model_path(args.model_path)
     session = Session(args)
-    session.check_model_path(args.model_path)
     try:
         image_list, image_dir = get_image_list(args.image_path)
     except RuntimeError as error:
         raise ConfigError(f"--image_path '{args.image_path}' holds no images (.jpg, .jpeg, "
                           ".png or .bmp).") from error
+    check_file_list([(path, None) for path in image_list], "--image_path")
     transforms = Compose(session.builder.val_transforms)
     options = inference_options(args, session.config, "aug_pred")
+    model = session.load_weights(args.model_path)
     if args.use_multilabel or is_multilabel(session.config):
-        predict_multilabel(session.load_weights(args.model_path), session.config, transforms,
-                           image_list, image_dir, args.save_dir, args.threshold,
-                           args.custom_color, **options)
+        predict_multilabel(model, session.config, transforms, image_list, image_dir,
+                           args.save_dir, args.threshold, args.custom_color, **options)
         return image_list
-    predict(session.model, model_path=args.model_path, transforms=transforms,
+    # PaddleSeg's predict loads `model_path` again (every parameter: checked above).
+    predict(model, model_path=args.model_path, transforms=transforms,
             image_list=image_list, image_dir=image_dir, save_dir=args.save_dir,
             custom_color=args.custom_color, **options)
     return image_list

@@ -3,8 +3,6 @@
 `Session` holds the PaddleSeg `Config` and `SegBuilder`, and checks dataset paths and
 files before a dataset is used, so bad input fails before any loop starts.
 """
-import os
-
 import paddle
 from paddleseg.utils import logger, utils
 
@@ -12,6 +10,7 @@ from paddleseg_imbalance.datasets import MultiLabelDataset, unwrap_config, wrap_
 from paddleseg_imbalance.engine.builder import SegBuilder
 from paddleseg_imbalance.engine.config import (ConfigError, check_dataset_paths,
                                                check_pretrained_paths, load_config)
+from paddleseg_imbalance.engine.model_loading import load_model_weights
 from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
                                                    prepare_config, section_is_multilabel)
 from paddleseg_imbalance.engine.preflight import check_file_list
@@ -20,6 +19,20 @@ from paddleseg_imbalance.engine.preflight import check_file_list
 def rank_and_world_size():
     env = paddle.distributed.ParallelEnv()
     return env.local_rank, env.nranks
+
+
+def set_device(device):
+    """PaddleSeg's `set_device`, which falls back to the CPU when Paddle has no `device`;
+    the fallback is logged as a warning saying why."""
+    utils.set_device(device)
+    used = paddle.device.get_device().split(":")[0]
+    if used == device:
+        return
+    if device == "gpu" and paddle.is_compiled_with_cuda():
+        why = "no GPU is visible (check CUDA_VISIBLE_DEVICES and the driver)"
+    else:
+        why = f"this Paddle build ({paddle.__version__}) has no {device} support"
+    logger.warning(f"--device {device}: {why}; running on {used} instead.")
 
 
 class Session:
@@ -31,7 +44,7 @@ class Session:
     """
 
     def __init__(self, args):
-        utils.set_device(args.device)
+        set_device(args.device)
         utils.set_seed(getattr(args, "seed", None))
         self.config = load_config(
             args.config,
@@ -70,16 +83,6 @@ class Session:
         check_pretrained_paths(self.config)
         return self.builder.model
 
-    @staticmethod
-    def check_model_path(model_path):
-        """A missing or non-file `--model_path` is a `ConfigError`."""
-        if not model_path or not os.path.isfile(model_path):
-            raise ConfigError(f"--model_path '{model_path}' is not a file; pass the "
-                              "model.pdparams written by training, e.g. "
-                              "output/best_model/model.pdparams.")
-
     def load_weights(self, model_path):
-        """The model with the weights of `model_path` loaded."""
-        self.check_model_path(model_path)
-        utils.load_entire_model(self.model, model_path)
-        return self.model
+        """The model with all the weights of `model_path` loaded (see `model_loading`)."""
+        return load_model_weights(self.model, model_path)

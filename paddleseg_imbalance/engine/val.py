@@ -59,8 +59,8 @@ def run(args):
     """Evaluate `args.model_path` on the config's val_dataset; returns the
     `EvaluationResult`."""
     session = Session(args)
-    val_dataset = session.dataset("val_dataset")
     model = session.load_weights(args.model_path)
+    val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
     gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
     options = evaluation_options(session.config,
