@@ -8,6 +8,8 @@ import os
 
 from paddleseg.cvlibs import Config
 
+from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
+
 # Dataset keys that name a path, with what the path must be.
 _DATASET_PATH_KEYS = {
     "dataset_root": "directory",
@@ -26,8 +28,13 @@ class ConfigError(ValueError):
 def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None):
     """PaddleSeg's `Config` for `path`, with the command-line overrides applied.
 
-    Raises `ConfigError` when the file is missing, not YAML, or an `--opts` entry is
-    malformed.
+    The file and its `_base_` chain are read first by the lint's paddle-free loader
+    (`lint.resolve.resolve_config`), which refuses what PaddleSeg's own parsing would turn
+    into a traceback or a MemoryError (empty, not UTF-8, a YAML syntax error, an alias
+    bomb, a missing or cyclic `_base_`); only then does PaddleSeg's `Config` read it.
+
+    Raises `ConfigError` for those, when the file is missing or not YAML, when an
+    `--opts` entry is malformed, and when PaddleSeg's config checker refuses the config.
     """
     if not path:
         raise ConfigError("No config given: pass --config path/to/config.yml.")
@@ -37,15 +44,17 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
     if not path.endswith((".yml", ".yaml")):
         raise ConfigError(f"Config file '{path}' is not YAML (--config): PaddleSeg reads "
                           ".yml or .yaml files only.")
-    for item in opts or []:
-        if item.count("=") != 1:
-            raise ConfigError(f"--opts entry '{item}' is not key=value; write e.g. "
-                              "--opts batch_size=4 train_dataset.mode=train.")
+    try:
+        resolve_config(path, opts)
+    except LintInputError as error:
+        raise ConfigError(str(error)) from error
     try:
         return Config(path, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)
-    except AssertionError as error:
-        raise ConfigError(f"Config '{path}': {error}") from error
+    except (AssertionError, RuntimeError) as error:
+        # RuntimeError: PaddleSeg's config checker ("Sanity check ... has failed").
+        raise ConfigError(f"Config '{path}': {error}\nRun `paddleseg-imbalance lint {path}` "
+                          "for the fix.") from error
 
 
 def check_dataset_paths(config, section):

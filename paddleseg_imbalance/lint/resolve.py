@@ -12,24 +12,25 @@
 - `--opts key.sub=value` sets an existing path; the value goes through `literal_eval`.
 
 On top of PaddleSeg, each key path remembers the file that set it, so a finding can
-name the `_base_` file to edit.
+name the `_base_` file to edit, and a file that PaddleSeg would choke on (empty, not
+UTF-8, a YAML syntax error, an alias bomb: see `yaml_reading`) is a `LintInputError`
+naming it. The tools load every config through `resolve_config` first
+(`engine.config.load_config`), so they refuse the same files with the same messages.
 """
-import codecs
 import os
 from ast import literal_eval
 from dataclasses import dataclass, field
 
-import yaml
+from paddleseg_imbalance.lint.yaml_reading import YamlReadError, read_yaml_text
 
 _INHERIT_KEY = "_inherited_"
 _BASE_KEY = "_base_"
 OPTS_ORIGIN = "--opts"
-# PaddleSeg loads with FullLoader; the libyaml flavour parses the same, faster.
-_LOADER = getattr(yaml, "CFullLoader", yaml.FullLoader)
 
 
 class LintInputError(ValueError):
-    """The config cannot be linted at all (exit code 2): missing, not YAML, bad `_base_`."""
+    """The config cannot be linted at all (exit code 2): missing, empty, not YAML, too
+    large once its aliases are expanded, bad `_base_`."""
 
 
 @dataclass
@@ -74,13 +75,25 @@ def _load_yaml(path, included_from=None):
         raise LintInputError(f"config file '{path}'{where} is not YAML: PaddleSeg reads "
                              ".yml or .yaml files only")
     try:
-        with codecs.open(path, "r", "utf-8") as file:
-            data = yaml.load(file, Loader=_LOADER)
-    except yaml.YAMLError as error:
-        raise LintInputError(f"config file '{path}'{where} is not valid YAML: {error}") from error
+        with open(path, encoding="utf-8") as file:
+            text = file.read()
+    except UnicodeDecodeError as error:
+        raise LintInputError(f"config file '{path}'{where} is not UTF-8 text ({error.reason} "
+                             f"at byte {error.start}); save it as UTF-8") from error
+    except OSError as error:
+        raise LintInputError(f"config file '{path}'{where} cannot be read: "
+                             f"{error.strerror}") from error
+    try:
+        data = read_yaml_text(text)
+    except YamlReadError as error:
+        raise LintInputError(f"config file '{path}'{where} is not a usable YAML config: "
+                             f"{error}") from error
+    if data is None:
+        raise LintInputError(f"config file '{path}'{where} is empty; it needs the config keys "
+                             "(model, loss, train_dataset, ...) or a `_base_` to inherit them")
     if not isinstance(data, dict):
-        raise LintInputError(f"config file '{path}'{where} holds {type(data).__name__}, not a "
-                             "mapping of config keys")
+        raise LintInputError(f"config file '{path}'{where} holds a {type(data).__name__}, not "
+                             "a mapping of config keys (`key: value` lines)")
     return data
 
 
