@@ -10,9 +10,16 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
+from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
+from paddleseg_imbalance.label_value_maps import map_label_values
+
+# What reading a broken label file raises: PIL (truncated: OSError; bad chunks:
+# SyntaxError; huge: DecompressionBombError), numpy (.npy: ValueError, EOFError).
+_READ_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
 
 
 @dataclass
@@ -154,20 +161,38 @@ def _count_multilabel(label, ignore_index):
     return stats
 
 
+def read_label_to_count(path, value_maps=()):
+    """The label file at `path` as training sees its values: read, then `value_maps` applied.
+
+    Raises:
+        DataError: the file is missing or cannot be decoded; the message names it.
+    """
+    try:
+        label = read_label(path)
+    except _READ_ERRORS as error:
+        raise DataError(f"label file '{path}' cannot be read ({type(error).__name__}: "
+                        f"{error}); it should be a complete PNG class map: re-export it, or "
+                        "remove its line from the file list.") from error
+    return map_label_values(label, value_maps)
+
+
 def _count_file(job):
-    path, num_classes, ignore_index, multilabel = job
-    label = read_label(path)
+    path, num_classes, ignore_index, multilabel, value_maps = job
+    label = read_label_to_count(path, value_maps)
     if multilabel:
-        label = multilabel_to_hwc(label, num_classes)
+        try:
+            label = multilabel_to_hwc(label, num_classes)
+        except ValueError as error:
+            raise DataError(f"label file '{path}': {error}") from error
     elif label.ndim != 2:
-        raise ValueError(f"label file '{path}' has shape {label.shape}: expected a "
-                         "single-channel class map (an RGB or colour-coded PNG must be "
-                         "converted to class indices, or saved as a palette PNG).")
+        raise DataError(f"label file '{path}' has shape {label.shape}: expected a "
+                        "single-channel class map (an RGB or colour-coded PNG must be "
+                        "converted to class indices, or saved as a palette PNG).")
     return count_label_array(label, num_classes, ignore_index, multilabel)
 
 
 def count_classes(label_paths, num_classes, ignore_index=255, multilabel=False,
-                  workers=None, progress=True):
+                  workers=None, progress=True, value_maps=()):
     """`ClassStats` over the label files `label_paths`.
 
     Args:
@@ -178,9 +203,15 @@ def count_classes(label_paths, num_classes, ignore_index=255, multilabel=False,
         multilabel: read each file as multi-label data (see `labels.multilabel_to_hwc`).
         workers: worker processes; default the CPU count (1 reads in this process).
         progress: show a tqdm progress bar.
+        value_maps: the train transforms' label-value steps, applied to each label first
+            (see `transforms.label_value_maps`).
+
+    Raises:
+        DataError: a label file cannot be read, or is not a class map (multi-label data).
     """
     label_paths = [str(path) for path in label_paths]
-    jobs = [(path, num_classes, ignore_index, multilabel) for path in label_paths]
+    jobs = [(path, num_classes, ignore_index, multilabel, tuple(value_maps))
+            for path in label_paths]
     workers = workers or os.cpu_count() or 1
     total = ClassStats.empty(num_classes, multilabel)
     bar = dict(total=len(jobs), disable=not progress, desc="counting label pixels")

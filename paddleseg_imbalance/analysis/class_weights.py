@@ -15,8 +15,12 @@ With n_c the pixels of class c and f_c = n_c / sum_k n_k its pixel frequency:
 
 Weights are normalised to average 1 over the classes present in the data. A class with no
 pixels gets the largest weight of the present classes (finite, so a class that shows up
-later is neither ignored nor blown up) and a warning.
+later is neither ignored nor blown up) and a warning. Every weight is finite and > 0.
+
+`check_weight_list` is the rule for class weights given by hand (finite, >= 0, not all 0).
 """
+import math
+import numbers
 import warnings
 
 import numpy as np
@@ -24,13 +28,34 @@ import numpy as np
 METHODS = ("inverse", "sqrt_inverse", "median_frequency", "effective_number")
 
 
+def is_real_number(value):
+    """Whether `value` is an int or float (a YAML bool is not a number here)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def check_weight_options(method, beta=None):
     """Raise `ValueError` for an unknown method or an out-of-range effective-number beta."""
-    if method not in METHODS:
-        raise ValueError(f"weight_method is '{method}'; expected one of {', '.join(METHODS)}.")
-    if beta is not None and not 0.0 <= beta < 1.0:
-        raise ValueError(f"weight_beta is {beta}; the effective-number method needs "
-                         "0 <= beta < 1 (e.g. 0.9999, or leave it unset).")
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"weight_method is {method!r}; expected one of {', '.join(METHODS)}.")
+    if beta is not None and not (is_real_number(beta) and 0.0 <= beta < 1.0):
+        raise ValueError(f"weight_beta is {beta!r}; the effective-number method needs a "
+                         "number 0 <= beta < 1 (e.g. 0.9999, or leave it unset).")
+
+
+def check_weight_list(weight):
+    """Raise `ValueError` unless `weight` is a list of finite numbers >= 0, one of them > 0.
+
+    The message says what is wrong and the fix, without the YAML key (the caller's).
+    """
+    fix = "give one finite weight >= 0 per class, e.g. [1, 10], or `weight: auto`"
+    if not isinstance(weight, (list, tuple)) or not weight:
+        raise ValueError(f"is {weight!r}, not a list of class weights; {fix}.")
+    bad = [w for w in weight if not (is_real_number(w) and math.isfinite(w) and w >= 0)]
+    if bad:
+        raise ValueError(f"is {list(weight)}: {bad[0]!r} is not a finite number >= 0; {fix}.")
+    if not any(w > 0 for w in weight):
+        raise ValueError(f"is {list(weight)}: all weights are 0, so the loss is always 0 and "
+                         f"nothing is learned; {fix}.")
 
 
 def _raw_weights(stats, method, beta):
@@ -65,6 +90,9 @@ def class_weights(stats, method="inverse", beta=None, class_names=None):
         ValueError: unknown method, bad beta, or no class has any pixel.
     """
     check_weight_options(method, beta)
+    if (stats.pixel_counts < 0).any():
+        raise ValueError(f"pixel counts {stats.pixel_counts.tolist()} are negative: they do "
+                         "not come from label files (delete a hand-edited class_stats.json).")
     present = stats.pixel_counts > 0
     if not present.any():
         raise ValueError("No class has any labelled pixel, so no class weights can be "
@@ -78,4 +106,8 @@ def class_weights(stats, method="inverse", beta=None, class_names=None):
         weights[~present] = fill
         warnings.warn(f"class(es) {', '.join(missing)} have no pixels in the data; they get "
                       f"the largest weight of the present classes ({fill:.4g}).", stacklevel=2)
+    if not (np.isfinite(weights).all() and (weights > 0).all()):
+        raise ValueError(f"the counts {stats.pixel_counts.tolist()} give the {method} weights "
+                         f"{weights.tolist()}, which are not all finite and > 0; choose "
+                         "another weight_method.")
     return weights

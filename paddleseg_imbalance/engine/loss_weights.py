@@ -16,11 +16,17 @@ loss:
       weight_momentum: 0.9          # exponential smoothing of the batch counts
 ```
 
-`auto` counts the train set's label pixels once (see `analysis.count_classes`), caches the
-counts in `<save_dir>/class_stats.json` keyed by the file list's contents (a second run
-reuses them; a changed list recomputes), writes the list into the entry and logs a table.
+`auto` counts the train set's label pixels once (see `analysis.count_classes`), as the
+train transforms' label-value steps leave them (`RemapLabels`; see `label_value_maps`),
+writes the list into the entry and logs a table. The counts are cached in
+`<save_dir>/class_stats.json`, keyed by the file list, the size and modification time of
+every label file, the label-value steps, `num_classes` and `ignore_index`: a second run
+reuses them, any change recounts, and an unreadable cache is recounted with a warning.
 `batch` builds the loss without weights and installs a forward pre-hook that sets the
 loss's `weight` from the labels of the batch it is about to see.
+
+A weight list given by hand must hold finite numbers >= 0, not all 0
+(`analysis.class_weights.check_weight_list`); the weights `auto` computes always are.
 """
 import hashlib
 import json
@@ -35,9 +41,12 @@ from prettytable import PrettyTable
 from paddleseg_imbalance.analysis import (check_weight_options, class_weights, count_classes,
                                           count_label_array)
 from paddleseg_imbalance.analysis.class_stats import ClassStats
+from paddleseg_imbalance.analysis.class_weights import check_weight_list, is_real_number
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.lint.resolve import format_key
+from paddleseg_imbalance.label_value_maps import describe, label_value_maps
 from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
+from paddleseg_imbalance.lint.loss_rules import PER_CLASS_WEIGHT_LOSSES
+from paddleseg_imbalance.lint.resolve import format_key
 
 AUTO, BATCH = "auto", "batch"
 _OPTIONS = {"weight_method": "inverse", "weight_beta": None, "weight_momentum": 0.9}
@@ -65,34 +74,84 @@ def _pop_options(yaml_key, entry):
     except ValueError as error:
         raise ConfigError(f"`{yaml_key}`: {error}") from error
     momentum = options["weight_momentum"]
-    if not 0.0 <= momentum < 1.0:
-        raise ConfigError(f"`{yaml_key}.weight_momentum` is {momentum}; expected "
+    if not (is_real_number(momentum) and 0.0 <= momentum < 1.0):
+        raise ConfigError(f"`{yaml_key}.weight_momentum` is {momentum!r}; expected a number "
                           "0 <= momentum < 1 (0 uses each batch's counts alone).")
     return options
 
 
-def _file_list_key(dataset):
+def _check_explicit_weight(yaml_key, entry):
+    """A hand-given weight list: finite numbers >= 0, not all 0 (else a ConfigError)."""
+    weight = entry.get("weight")
+    if weight is None or weight in (AUTO, BATCH):
+        return
+    # Other losses may take a non-list weight (BCELoss: `dynamic`); a list is per class.
+    if isinstance(weight, list) or entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
+        try:
+            check_weight_list(weight)
+        except ValueError as error:
+            raise ConfigError(f"`{yaml_key}.weight` {error}") from error
+
+
+def _file_stamp(path):
+    """(size, mtime in ns) of `path`; None when it is missing (the count then names it)."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_size, status.st_mtime_ns
+
+
+def _cache_key(dataset, value_maps):
+    """Changes with the file list, any label file's size or mtime, and how labels are read."""
     digest = hashlib.sha256()
     for image_path, label_path in dataset.file_list:
-        digest.update(f"{image_path}\t{label_path}\n".encode())
-    digest.update(f"{dataset.num_classes}/{dataset.ignore_index}".encode())
+        digest.update(f"{image_path}\t{label_path}\t{_file_stamp(label_path)}\n".encode())
+    digest.update(f"{dataset.num_classes}/{dataset.ignore_index}/{describe(value_maps)}"
+                  .encode())
     return digest.hexdigest()
 
 
-def train_set_stats(dataset, save_dir):
-    """`ClassStats` of the train set's labels, cached in `save_dir` by file-list contents."""
-    path = os.path.join(save_dir, STATS_FILE)
-    key = _file_list_key(dataset)
-    cache = {}
-    if os.path.isfile(path):
-        with open(path) as file:
+def _read_cache(path):
+    """{key: counts} from the cache file at `path`; {} (with a warning) if it is unreadable."""
+    if not os.path.isfile(path):
+        return {}
+    try:
+        with open(path, encoding="utf-8") as file:
             cache = json.load(file)
-        if key in cache:
-            logger.info(f"Class statistics: reusing {path} (same file list).")
-            return ClassStats.from_json(cache[key])
+        if isinstance(cache, dict):
+            return cache
+        problem = f"a JSON {type(cache).__name__}, not an object"
+    except (OSError, ValueError) as error:  # ValueError: JSONDecodeError, UnicodeDecodeError
+        problem = error
+    _warn_bad_cache(path, problem)
+    return {}
+
+
+def _warn_bad_cache(path, problem):
+    logger.warning(f"Class statistics: the cache {path} cannot be used ({problem}); counting "
+                   "the labels again and rewriting it.")
+
+
+def train_set_stats(dataset, save_dir):
+    """`ClassStats` of the train set's labels as its transforms' label-value steps leave
+    them, cached in `save_dir` (see the module docstring for the key)."""
+    path = os.path.join(save_dir, STATS_FILE)
+    value_maps = label_value_maps(getattr(dataset, "transforms", None))
+    key = _cache_key(dataset, value_maps)
+    cache = _read_cache(path)
+    if key in cache:
+        try:
+            stats = ClassStats.from_json(cache[key])
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            _warn_bad_cache(path, f"entry {key[:12]}...: {type(error).__name__}: {error}")
+        else:
+            logger.info(f"Class statistics: reusing {path} (same label files).")
+            return stats
     labels = [label for _, label in dataset.file_list]
     logger.info(f"Class statistics: counting {len(labels)} label files for `weight: auto`.")
-    stats = count_classes(labels, dataset.num_classes, dataset.ignore_index)
+    stats = count_classes(labels, dataset.num_classes, dataset.ignore_index,
+                          value_maps=value_maps)
     os.makedirs(save_dir, exist_ok=True)
     cache[key] = stats.to_json()
     # Every rank computes the same counts; an atomic replace keeps concurrent writers safe.
@@ -122,6 +181,7 @@ def resolve_loss_weights(config, dataset, save_dir):
     stats = None
     for yaml_key, entry in _loss_entries(config):
         options = _pop_options(yaml_key, entry)
+        _check_explicit_weight(yaml_key, entry)
         if entry.get("weight") == BATCH:
             entry["weight"] = None
             batch_entries[yaml_key] = options

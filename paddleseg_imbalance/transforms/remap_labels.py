@@ -43,6 +43,10 @@ class RemapLabels:
         ValueError: `mapping` is not a non-empty mapping of integers to integers.
     """
 
+    # It maps label values pixel by pixel and changes nothing else, so `weight: auto` and
+    # `stats` apply it to the label files they count (see `paddleseg_imbalance.label_value_maps`).
+    LABEL_VALUE_MAP = True
+
     def __init__(self, mapping):
         if not isinstance(mapping, dict) or not mapping:
             raise ValueError(f"RemapLabels: mapping is {mapping!r}; give a mapping of label "
@@ -61,6 +65,11 @@ class RemapLabels:
         label = data.get("label")
         if label is None or isinstance(label, str):
             return data  # no label (test mode), or not read yet (Compose reads it first)
+        data["label"] = self.map_values(label)
+        return data
+
+    def map_values(self, label):
+        """`label` (an array of any shape) with its values mapped; a new array."""
         label = np.asarray(label)
         targets = list(self.mapping.values())
         dtype = label.dtype
@@ -70,5 +79,4 @@ class RemapLabels:
         remapped = label.astype(dtype, copy=True)
         for source, target in self.mapping.items():
             remapped[label == source] = target
-        data["label"] = remapped
-        return data
+        return remapped
