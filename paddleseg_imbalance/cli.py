@@ -110,6 +110,7 @@ def _add_lint(subparsers):
 
 def stats(args):
     from paddleseg_imbalance import stats_report
+    from paddleseg_imbalance.engine.preflight import DataError
     from paddleseg_imbalance.lint import LintInputError
 
     try:
@@ -132,8 +133,12 @@ def stats(args):
                   "width height", file=sys.stderr)
             return EXIT_BAD_INPUT
         crop_size = tuple(args.crop_size * 2 if len(args.crop_size) == 1 else args.crop_size)
-    report = stats_report.compute(inputs, crop_size, args.crops_per_image, args.seed,
-                                  args.workers, progress=sys.stderr.isatty())
+    try:
+        report = stats_report.compute(inputs, crop_size, args.crops_per_image, args.seed,
+                                      args.workers, progress=sys.stderr.isatty())
+    except DataError as error:
+        print(f"paddleseg-imbalance stats: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     print(report.table())
     print("\n".join(report.summary()))
     output = args.output or os.path.join("output", "stats", inputs.name)

@@ -11,7 +11,9 @@ lint reads it: `_base_` resolved, wrapper datasets unwrapped) or from a dataset 
 a file list and a class count. Multi-label data (`AddMultiLabelAuxiliaryCategory` or
 `MultiLabelDataset` in the config, or `--multilabel`) is counted per label channel,
 without the auxiliary background channel; the number of labels comes from a
-`num_labels` key, or from the first file's layout next to its image.
+`num_labels` key, or from the first file's layout next to its image. Labels are counted
+as the section's label-value transforms (`RemapLabels`) leave them; see `label_value_maps`.
+A label file that cannot be read is a `DataError` naming it (the CLI exits 2).
 """
 import json
 import os
@@ -23,11 +25,12 @@ from prettytable import PrettyTable
 from paddleseg_imbalance.analysis import METHODS, class_weights
 from paddleseg_imbalance.analysis.crop_coverage import scan_labels
 from paddleseg_imbalance.engine.preflight import image_size
+from paddleseg_imbalance.label_value_maps import label_value_maps_from_config
 from paddleseg_imbalance.labels import read_label
 from paddleseg_imbalance.lint.context import DatasetSection, LintContext
 from paddleseg_imbalance.lint.known_components import load_snapshot
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
-from paddleseg_imbalance.lint.resolve import resolve_config
+from paddleseg_imbalance.lint.resolve import format_key, resolve_config
 from paddleseg_imbalance.transforms.multilabel_aux import count_labels
 
 JSON_NAME, PNG_NAME = "class_stats.json", "class_stats.png"
@@ -51,6 +54,7 @@ class StatsInputs:
         multilabel: count label channels of multi-label files.
         class_names: a name per class (defaults to indices).
         crop_size: (width, height) from the config's crop transform, or None.
+        value_maps: the label-value transforms of the dataset, applied before counting.
     """
 
     name: str
@@ -60,6 +64,7 @@ class StatsInputs:
     multilabel: bool = False
     class_names: list = field(default_factory=list)
     crop_size: tuple = None
+    value_maps: tuple = ()
 
     def __post_init__(self):
         if len(self.class_names) != self.num_classes:
@@ -105,7 +110,18 @@ def inputs_from_config(path, split="train_dataset"):
                       if t["type"] in CROP_TRANSFORMS and "crop_size" in t), None)
     names = ctx.config.get("class_names")
     return StatsInputs(_stem(path), pairs, num_classes, ctx.ignore_index(section), multilabel,
-                       list(names) if isinstance(names, list) else [], crop_size)
+                       list(names) if isinstance(names, list) else [], crop_size,
+                       _value_maps(section))
+
+
+def _value_maps(section):
+    """The built label-value transforms of `section` (a bad one is a `StatsInputError`)."""
+    entries = [(format_key(section.path + ("transforms", index)), transform)
+               for index, transform in section.transforms()]
+    try:
+        return label_value_maps_from_config(entries)
+    except ValueError as error:
+        raise StatsInputError(str(error)) from error
 
 
 def inputs_from_list(dataset_root, file_list, num_classes, ignore_index=255, multilabel=False):
@@ -211,7 +227,7 @@ def compute(inputs, crop_size=None, crops_per_image=20, seed=0, workers=None, pr
     crop_size = crop_size or inputs.crop_size
     stats, coverage = scan_labels([label for _, label in inputs.pairs], inputs.num_classes,
                                   inputs.ignore_index, inputs.multilabel, crop_size,
-                                  crops_per_image, seed, workers, progress)
+                                  crops_per_image, seed, workers, progress, inputs.value_maps)
     weights, notes = {}, []
     for method in METHODS:
         with warnings.catch_warnings(record=True) as caught:

@@ -27,6 +27,7 @@ import numpy as np
 from tqdm import tqdm
 
 from paddleseg_imbalance.analysis.class_stats import ClassStats, count_label_array
+from paddleseg_imbalance.label_value_maps import map_label_values
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -217,12 +218,12 @@ def read_label_fast(path):
 
 
 def _scan_file(job):
-    index, path, num_classes, ignore_index, multilabel, crop_size, count, seed = job
+    index, path, num_classes, ignore_index, multilabel, crop_size, count, seed, value_maps = job
     if multilabel:
-        label = multilabel_to_hwc(read_label(path), num_classes)
+        label = multilabel_to_hwc(map_label_values(read_label(path), value_maps), num_classes)
         stats = count_label_array(label, num_classes, ignore_index, multilabel=True)
     else:
-        label = read_label_fast(path)
+        label = map_label_values(read_label_fast(path), value_maps)
         if label.ndim != 2:
             raise ValueError(f"label file '{path}' has shape {label.shape}: expected a "
                              "single-channel class map (convert colour-coded labels to class "
@@ -239,7 +240,7 @@ def _scan_file(job):
 
 
 def scan_labels(label_paths, num_classes, ignore_index=255, multilabel=False, crop_size=None,
-                crops_per_image=20, seed=0, workers=None, progress=True):
+                crops_per_image=20, seed=0, workers=None, progress=True, value_maps=()):
     """(`ClassStats`, `CropCoverage` or None) over `label_paths`, each file read once.
 
     Args:
@@ -253,9 +254,11 @@ def scan_labels(label_paths, num_classes, ignore_index=255, multilabel=False, cr
         seed: seeds each label's crops together with its index.
         workers: worker processes; default the CPU count (1 reads in this process).
         progress: show a tqdm progress bar.
+        value_maps: the transforms' label-value steps, applied to each label first
+            (see `label_value_maps`).
     """
     jobs = [(index, str(path), num_classes, ignore_index, multilabel, crop_size,
-             crops_per_image, seed) for index, path in enumerate(label_paths)]
+             crops_per_image, seed, tuple(value_maps)) for index, path in enumerate(label_paths)]
     stats = ClassStats.empty(num_classes, multilabel)
     coverage = CropCoverage.empty_for(num_classes, crop_size) if crop_size else None
     workers = workers or os.cpu_count() or 1
