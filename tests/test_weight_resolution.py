@@ -55,28 +55,32 @@ def train_dataset(root, transforms):
                    num_classes=2, mode="train", train_path=str(root / "train.txt"))
 
 
-def auto_config(**options):
+def auto_config():
     return SimpleNamespace(dic={"loss": {"types": [{"type": "CrossEntropyLoss",
-                                                    "weight": "auto", **options}]}})
+                                                    "weight": "auto"}]}})
 
 
-def mask_config(root, directory, **train_overrides):
-    """A demo config on `root`'s 0/255 masks with RemapLabels {255: 1} first."""
-    config = tiny_config(root.parent, directory)
-    data = yaml.safe_load(open(config))
-    for section in ("train_dataset", "val_dataset"):
-        data[section].update(dataset_root=str(root))
-        data[section]["transforms"].insert(0, dict(REMAP))
-    data["train_dataset"]["train_path"] = str(root / "train.txt")
-    data["val_dataset"]["val_path"] = str(root / "val.txt")
-    data["train_dataset"].update(train_overrides)
-    yaml.safe_dump(data, open(config, "w"))
-    return config
+def edit_yaml(path, change):
+    data = yaml.safe_load(open(path))
+    change(data)
+    yaml.safe_dump(data, open(path, "w"))
+    return path
+
+
+def config_on(root, directory, transforms=(), **tiny):
+    """`tiny_config` with both datasets on the copy `root` of the demo's binary set,
+    `transforms` put first in their transforms."""
+    def point(data):
+        for section, list_key in (("train_dataset", "train_path"), ("val_dataset", "val_path")):
+            data[section]["dataset_root"] = str(root)
+            data[section][list_key] = str(root / os.path.basename(data[section][list_key]))
+            data[section]["transforms"][:0] = [dict(t) for t in transforms]
+    return edit_yaml(tiny_config(root.parent, directory, **tiny), point)
 
 
 # --- item 9: count labels as RemapLabels leaves them ------------------------------------
 
-def test_auto_weights_count_remapped_masks(masks, tmp_path, recwarn):
+def test_auto_weights_count_remapped_masks(masks, tmp_path):
     dataset = train_dataset(masks, [RemapLabels({255: 1})])
     stats = train_set_stats(dataset, str(tmp_path / "out"))
     assert stats.pixel_counts[1] == foreground_pixels(masks) > 0
@@ -88,12 +92,8 @@ def test_auto_weights_count_remapped_masks(masks, tmp_path, recwarn):
 
 
 def test_train_with_remapped_masks_and_auto_weights_end_to_end(masks, tmp_path):
-    loss = {"type": "CrossEntropyLoss", "weight": "auto"}
-    config = mask_config(masks, tmp_path)
-    data = yaml.safe_load(open(config))
-    data["loss"] = {"types": [loss] * 3, "coef": [1, 1, 1]}
-    data["iters"] = 1
-    yaml.safe_dump(data, open(config, "w"))
+    config = config_on(masks, tmp_path, [REMAP], loss={"type": "CrossEntropyLoss",
+                                                        "weight": "auto"}, iters=1)
     result = run_tool("train", "--config", config, "--device", "cpu", "--save_dir",
                       tmp_path / "out", timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -103,7 +103,7 @@ def test_train_with_remapped_masks_and_auto_weights_end_to_end(masks, tmp_path):
 
 
 def test_stats_counts_remapped_masks(masks, tmp_path, capsys):
-    config = mask_config(masks, tmp_path)
+    config = config_on(masks, tmp_path, [REMAP])
     report = compute(inputs_from_config(config), workers=1, progress=False)
     assert report.stats.pixel_counts[1] == foreground_pixels(masks)
     assert not any("no pixels" in note for note in report.notes)
@@ -114,10 +114,7 @@ def test_stats_counts_remapped_masks(masks, tmp_path, capsys):
 
 
 def test_stats_with_a_bad_remap_names_the_key(masks, tmp_path, capsys):
-    config = mask_config(masks, tmp_path)
-    data = yaml.safe_load(open(config))
-    data["train_dataset"]["transforms"][0]["mapping"] = {255: "one"}
-    yaml.safe_dump(data, open(config, "w"))
+    config = config_on(masks, tmp_path, [{"type": "RemapLabels", "mapping": {255: "one"}}])
     assert cli_main(["stats", config, "--no-plot", "--output", str(tmp_path / "s")]) == 2
     error = capsys.readouterr().err
     assert "train_dataset.transforms[0]" in error and "RemapLabels" in error
@@ -184,10 +181,7 @@ def test_16_bit_labels_in_stats(demo_root, tmp_path):
     for line in lines:
         path = root / line.split()[1]
         Image.fromarray(np.asarray(Image.open(path)).astype(np.uint16)).save(path)
-    config = tiny_config(demo_root, tmp_path)
-    data = yaml.safe_load(open(config))
-    data["train_dataset"].update(dataset_root=str(root), train_path=str(root / "train.txt"))
-    yaml.safe_dump(data, open(config, "w"))
+    config = config_on(root, tmp_path)
     report = compute(inputs_from_config(config), workers=1, progress=False)
     assert report.stats.pixel_counts[1] == foreground_pixels(demo_root / "binary")
 
@@ -266,3 +260,9 @@ def test_train_with_nan_weight_and_no_lint_exits_2(demo_root, tmp_path):
     with pytest.raises(ConfigError, match=r"loss\.types\[0\]\.weight"):
         train.main(["--config", config, "--device", "cpu", "--save_dir",
                     str(tmp_path / "out"), "--no_lint"])
+
+
+def test_auto_weights_on_a_dataset_without_a_file_list_name_the_key(tmp_path):
+    dataset = SimpleNamespace(num_classes=2, ignore_index=255, transforms=None)
+    with pytest.raises(ConfigError, match=r"loss\.types\[0\]\.weight: auto.*file_list"):
+        resolve_loss_weights(auto_config(), dataset, str(tmp_path))

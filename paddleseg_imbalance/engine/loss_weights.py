@@ -186,6 +186,10 @@ def resolve_loss_weights(config, dataset, save_dir):
             entry["weight"] = None
             batch_entries[yaml_key] = options
         elif entry.get("weight") == AUTO:
+            if getattr(dataset, "file_list", None) is None:
+                raise ConfigError(f"`{yaml_key}.weight: auto` counts the label files of the "
+                                  f"train set's `file_list`, which {type(dataset).__name__} "
+                                  "does not have; give the weights as a list.")
             stats = stats or train_set_stats(dataset, save_dir)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
