@@ -5,6 +5,7 @@ from paddleseg.core import train as paddleseg_train
 from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
+from paddleseg_imbalance.engine.best_metric_class import check_best_metric_class
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
 from paddleseg_imbalance.engine.loss_ramps import start_ramps
@@ -27,6 +28,7 @@ def run(args):
         lint_before_training(args)
     session = Session(args)
     config = session.config
+    check_best_metric_class(args.best_metric, config)
     rank, world_size = rank_and_world_size()
     # PaddleSeg logs on rank 0 only; this line shows every rank started.
     print(f"[paddleseg-imbalance] rank {rank}/{world_size} starts training "
