@@ -17,6 +17,8 @@ import importlib
 import os
 import sys
 
+from paddleseg_imbalance.engine.args import integer_at_least
+
 EXIT_BAD_INPUT = 2
 TOOLS = {
     "train": "Train a model (tools/train.py).",
@@ -142,7 +144,13 @@ def stats(args):
     print(report.table())
     print("\n".join(report.summary()))
     output = args.output or os.path.join("output", "stats", inputs.name)
-    for path in stats_report.write(report, output, plot=not args.no_plot):
+    try:
+        paths = stats_report.write(report, output, plot=not args.no_plot)
+    except OSError as error:
+        print(f"paddleseg-imbalance stats: error: cannot write the report into '{output}' "
+              f"({error}); give --output a writable folder.", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in paths:
         print(f"wrote {path}")
     return 0
 
@@ -158,20 +166,20 @@ def _add_stats(subparsers):
                         help="Dataset section of the config to count.")
     parser.add_argument("--dataset-root", help="Without a config: the dataset root.")
     parser.add_argument("--file-list", help="Without a config: 'image label' lines.")
-    parser.add_argument("--num-classes", type=int,
+    parser.add_argument("--num-classes", type=integer_at_least(1),
                         help="Without a config: classes (multi-label: labels).")
     parser.add_argument("--ignore-index", type=int, default=255,
                         help="Without a config: the ignored label value.")
     parser.add_argument("--multilabel", action="store_true",
                         help="Without a config: multi-label files (a multi-label config says so "
                              "itself).")
-    parser.add_argument("--crop-size", type=int, nargs="+", metavar="PX",
+    parser.add_argument("--crop-size", type=integer_at_least(1), nargs="+", metavar="PX",
                         help="Crop side, or width height (default: the config's crop "
                              "transform; none: no crop statistics).")
-    parser.add_argument("--crops-per-image", type=int, default=20,
+    parser.add_argument("--crops-per-image", type=integer_at_least(1), default=20,
                         help="Random crops drawn per image.")
-    parser.add_argument("--seed", type=int, default=0, help="Seed of the crops.")
-    parser.add_argument("--workers", type=int, default=None,
+    parser.add_argument("--seed", type=integer_at_least(0), default=0, help="Seed of the crops.")
+    parser.add_argument("--workers", type=integer_at_least(1), default=None,
                         help="Processes that read label files (default: CPU count).")
     parser.add_argument("--output", help="Output directory (default output/stats/NAME).")
     parser.add_argument("--no-plot", action="store_true", help="Do not draw the PNG chart.")

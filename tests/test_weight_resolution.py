@@ -266,3 +266,25 @@ def test_auto_weights_on_a_dataset_without_a_file_list_name_the_key(tmp_path):
     dataset = SimpleNamespace(num_classes=2, ignore_index=255, transforms=None)
     with pytest.raises(ConfigError, match=r"loss\.types\[0\]\.weight: auto.*file_list"):
         resolve_loss_weights(auto_config(), dataset, str(tmp_path))
+
+
+@pytest.mark.parametrize("flags", [["--workers", "-1"], ["--crops-per-image", "-1"],
+                                   ["--crop-size", "0"], ["--num-classes", "0"],
+                                   ["--seed", "-1"]])
+def test_stats_refuses_out_of_range_flags(demo_root, flags, capsys):
+    binary = demo_root / "binary"
+    arguments = ["stats", "--dataset-root", str(binary), "--file-list",
+                 str(binary / "train.txt"), "--num-classes", "2", *flags]
+    with pytest.raises(SystemExit) as exit_code:
+        cli_main(arguments)
+    assert exit_code.value.code == 2 and flags[0] in capsys.readouterr().err
+
+
+def test_stats_into_an_output_that_is_a_file_exits_2(demo_root, tmp_path, capsys):
+    binary = demo_root / "binary"
+    output = tmp_path / "notes.txt"
+    output.write_text("keep")
+    assert cli_main(["stats", "--dataset-root", str(binary), "--file-list",
+                     str(binary / "train.txt"), "--num-classes", "2", "--no-plot",
+                     "--output", str(output)]) == 2
+    assert "notes.txt" in capsys.readouterr().err and output.read_text() == "keep"
