@@ -300,3 +300,12 @@ def test_train_exits_2_on_a_nan_class_weight(demo_root, tmp_path):
                       "--save_dir", tmp_path / "out", timeout=120)
     assert result.returncode == 2, result.stderr[-3000:]
     assert "PSI013" in result.stderr and "weight" in result.stderr
+
+
+@pytest.mark.parametrize("start,end", [(math.nan, 1), (0, -1)])
+def test_a_bad_ramp_coefficient_is_an_error(tmp_path, start, end):
+    ramped = {"type": "RampedLoss", "loss": {"type": "LovaszSoftmaxLoss"}, "start": start,
+              "end": end}
+    found, report = findings(tmp_path, with_loss([ramped]), "PSI014")
+    assert len(found) == 1 and found[0].key in ("loss.types[0].start", "loss.types[0].end"), \
+        report.text()

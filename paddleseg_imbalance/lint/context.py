@@ -18,6 +18,11 @@ MULTILABEL_DATASET = "MultiLabelDataset"
 DEFAULT_IGNORE_INDEX = 255
 
 
+def is_positive_int(value):
+    """Whether `value` is a usable class or label count (YAML's `true` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 @dataclass
 class DatasetSection:
     """One of train_dataset / val_dataset, with wrapper datasets taken off.
@@ -122,12 +127,14 @@ class LintContext:
         return DEFAULT_IGNORE_INDEX if value is None else value
 
     def num_classes(self):
-        """The model's number of output channels: model.num_classes, else the datasets'."""
+        """The model's number of output channels: model.num_classes, else (absent, or not
+        a positive integer, which PSI008 reports) the train dataset's; None when neither
+        states one."""
         value = self.section("model").get("num_classes")
-        if value is None:
+        if not is_positive_int(value):
             train = self.dataset("train_dataset")
             value = self.dataset_num_classes(train) if train else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        return value if is_positive_int(value) else None
 
     def loss_entries(self, loss_key="loss"):
         """[(key path, entry)] of every loss entry, MixedLoss members and the loss a
@@ -159,6 +166,6 @@ class LintContext:
                 return LabelCount(len(names), f"the {len(names)} `{format_key(path)}`")
         for path, cfg in self.aux_transforms() + [(s.path, s.cfg) for s in self.datasets()]:
             value = cfg.get("num_labels")
-            if isinstance(value, int) and not isinstance(value, bool):
+            if is_positive_int(value):
                 return LabelCount(value, f"`{format_key(path + ('num_labels',))}`")
         return None

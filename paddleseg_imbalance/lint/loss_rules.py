@@ -1,18 +1,24 @@
-"""Config rules on the `loss` section: types/coef, one loss per model output, weight lengths.
+"""Config rules on the `loss` section: types/coef, one loss per model output, weights.
 
 PaddleSeg's DefaultLossRule accepts `types` and `coef` of equal length, or a single type
 that it repeats `len(coef)` times; anything else fails when the config loads. The
 number of losses (`len(coef)`) must equal the number of logits the model returns in
 training, which PaddleSeg checks only at the first iteration. A per-class `weight` of
-the wrong length fails inside `forward`, on the device.
+the wrong length fails inside `forward`, on the device. Weights and coefficients that
+are not finite non-negative numbers fail nowhere: a NaN or an infinity makes the loss
+NaN, a negative one rewards the mistakes it should punish, all zeros train nothing,
+and a string in `coef` multiplies a loss to an empty value.
 """
+import math
+import numbers
+
 from paddleseg_imbalance.lint.model_outputs import train_output_count
 from paddleseg_imbalance.lint.resolve import format_key
 
 # Losses whose `weight` is one weight per class (channel).
 PER_CLASS_WEIGHT_LOSSES = {"CrossEntropyLoss", "DistillCrossEntropyLoss", "DiceLoss",
-                           "PointCrossEntropyLoss", "WeightedIoULoss", "TverskyLoss",
-                           "SoftClDiceLoss"}
+                           "PointCrossEntropyLoss", "BootstrappedCrossEntropyLoss",
+                           "WeightedIoULoss", "TverskyLoss", "SoftClDiceLoss"}
 # `weight:` values this plugin's tools resolve before PaddleSeg builds the loss.
 WEIGHT_KEYWORDS = ("auto", "batch")
 
@@ -111,4 +117,79 @@ def weight_length(ctx):
                 "first), or `weight: auto` to compute them from the train set")
 
 
-CHECKS = (types_coef_mismatch, loss_output_count, weight_length)
+def _is_weight(value):
+    """A finite, non-negative number (YAML's `true` is not one)."""
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value) and value >= 0)
+
+
+def _bad_numbers(values, positive_sum=True):
+    """What is wrong with a list of weights or coefficients ("" when nothing)."""
+    bad = [value for value in values if not _is_weight(value)]
+    if bad:
+        return f"holds {', '.join(repr(value) for value in bad)}"
+    if positive_sum and values and not sum(values) > 0:
+        return "is all zeros"
+    return ""
+
+
+def weight_value(ctx):
+    """PSI013: a loss `weight` that is not a list of finite non-negative numbers with a
+    positive sum (strings: PSI012 on per-class losses; other losses own theirs, such as
+    BCELoss's `dynamic`)."""
+    for loss_key in ("loss", "distill_loss"):
+        for path, entry in ctx.loss_entries(loss_key):
+            weight = entry.get("weight")
+            if weight is None or isinstance(weight, str):
+                continue
+            if isinstance(weight, list):
+                problem = _bad_numbers(weight)
+            elif entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
+                problem = f"is the single value {weight!r}, not a list"
+            else:
+                continue
+            if not problem:
+                continue
+            key = format_key(path + ("weight",))
+            yield ctx.finding(
+                "PSI013", path + ("weight",),
+                f"`{key}` {problem}: class weights must be finite non-negative numbers with "
+                "a positive sum (NaN or infinity makes the loss NaN, a negative weight "
+                "rewards errors, all zeros train nothing)",
+                "give one finite number >= 0 per class, e.g. `weight: [1, 5]`, or "
+                "`weight: auto` to compute them from the train set")
+
+
+def _coefficients(ctx):
+    """(key path, values, whether they need a positive sum) of every loss coefficient:
+    `loss.coef`, a MixedLoss's `coef`, a RampedLoss's `start` and `end` (either may be 0)."""
+    for loss_key in ("loss", "distill_loss"):
+        coef = ctx.section(loss_key).get("coef")
+        if isinstance(coef, list):
+            yield (loss_key, "coef"), coef, True
+        for path, entry in ctx.loss_entries(loss_key):
+            if isinstance(entry.get("coef"), list):
+                yield path + ("coef",), entry["coef"], True
+            if entry.get("type") == "RampedLoss":
+                for key in ("start", "end"):
+                    if key in entry:
+                        yield path + (key,), [entry[key]], False
+
+
+def coef_value(ctx):
+    """PSI014: a loss coefficient that is not a finite non-negative number, or all zeros."""
+    for path, values, needs_positive_sum in _coefficients(ctx):
+        problem = _bad_numbers(values, needs_positive_sum)
+        if not problem:
+            continue
+        key = format_key(path)
+        yield ctx.finding(
+            "PSI014", path,
+            f"`{key}` {problem}: loss coefficients must be finite non-negative numbers "
+            f"{'with a positive sum ' if needs_positive_sum else ''}(NaN or infinity makes "
+            "the loss NaN, a negative one rewards errors, a string is no number)",
+            "write numbers >= 0, e.g. `coef: [1, 1, 1]`; 0 switches an auxiliary output's "
+            "loss off")
+
+
+CHECKS = (types_coef_mismatch, loss_output_count, weight_length, weight_value, coef_value)
