@@ -16,6 +16,7 @@ from PIL import Image
 
 from paddleseg_imbalance.analysis import ClassStats, class_weights, count_classes
 from paddleseg_imbalance.cli import main as cli_main
+from paddleseg_imbalance.datasets import ClassBalancedDataset
 from paddleseg_imbalance.engine import train
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.loss_weights import (STATS_FILE, resolve_loss_weights,
@@ -288,3 +289,9 @@ def test_stats_into_an_output_that_is_a_file_exits_2(demo_root, tmp_path, capsys
                      str(binary / "train.txt"), "--num-classes", "2", "--no-plot",
                      "--output", str(output)]) == 2
     assert "notes.txt" in capsys.readouterr().err and output.read_text() == "keep"
+
+
+def test_class_balanced_sampling_sees_remapped_masks(masks):
+    dataset = ClassBalancedDataset(train_dataset(masks, [RemapLabels({255: 1})]),
+                                   oversample_thr=0.5)
+    assert dataset.class_presence[:, 1].any()

@@ -7,10 +7,11 @@ import numpy as np
 from paddleseg.cvlibs import manager
 from paddleseg.utils import logger
 
-from paddleseg_imbalance.analysis.class_stats import count_label_array
+from paddleseg_imbalance.analysis.class_stats import count_label_array, read_label_to_count
 from paddleseg_imbalance.datasets.resampling import realise_epoch
 from paddleseg_imbalance.datasets.wrappers import DatasetWrapper
-from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
+from paddleseg_imbalance.label_value_maps import label_value_maps
+from paddleseg_imbalance.labels import multilabel_to_hwc
 from paddleseg_imbalance.registry import register
 
 # Below this many label files, reading them in this process is faster than starting a
@@ -57,8 +58,8 @@ class ClassBalancedDataset(DatasetWrapper):
     gets fresh epochs with any `epochs`.
 
     Class presence is read once, at construction, from the label files of the wrapped
-    dataset's `file_list` (in parallel for large datasets): the values on disk, before
-    the transforms (a `RemapLabels` in the transforms is not applied).
+    dataset's `file_list` (in parallel for large datasets), as its label-value transforms
+    (`RemapLabels`; see `label_value_maps`) leave them; the other transforms are not run.
 
     Args:
         dataset: the dataset to wrap; it needs `file_list` ([image, label] per sample,
@@ -141,7 +142,9 @@ class ClassBalancedDataset(DatasetWrapper):
             raise ValueError(f"ClassBalancedDataset: sample {missing[0]} of the wrapped "
                              f"{kind} has no label file ({len(missing)} samples have none); "
                              "wrap a training dataset (mode: train).")
-        jobs = [(entry[1], num_classes, ignore_index, num_labels) for entry in file_list]
+        value_maps = label_value_maps(getattr(self.dataset, "transforms", None))
+        jobs = [(entry[1], num_classes, ignore_index, num_labels, value_maps)
+                for entry in file_list]
         if len(jobs) < _PARALLEL_MIN_FILES:
             return np.array([_classes_present(job) for job in jobs])
         workers = os.cpu_count() or 1
@@ -154,9 +157,7 @@ class ClassBalancedDataset(DatasetWrapper):
         if absent:
             logger.warning(
                 f"ClassBalancedDataset: classes {absent} are in no label file of the "
-                f"{len(self.class_presence)} images (counted before the "
-                "transforms: label values a RemapLabels transform maps to a class are "
-                "not seen).")
+                f"{len(self.class_presence)} images.")
         repeated = int((self.repeat_factors > 1).sum())
         logger.info(
             f"ClassBalancedDataset: {len(self.repeat_factors)} images, {repeated} repeated "
@@ -199,8 +200,8 @@ class ClassBalancedDataset(DatasetWrapper):
 
 def _classes_present(job):
     """Whether each class has a pixel in one label file (a process-pool job)."""
-    path, num_classes, ignore_index, num_labels = job
-    label = read_label(path)
+    path, num_classes, ignore_index, num_labels, value_maps = job
+    label = read_label_to_count(path, value_maps)
     if num_labels:
         label = multilabel_to_hwc(label, num_labels)
         return count_label_array(label, num_labels, ignore_index, multilabel=True).image_counts > 0
