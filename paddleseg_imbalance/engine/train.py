@@ -1,16 +1,21 @@
 """`tools/train.py`: PaddleSeg's training loop, with the plugin loaded and input checked."""
+import contextlib
 import os
 
+import paddle
 from paddleseg.core import train as paddleseg_train
 from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.best_metric_class import check_best_metric_class
+from paddleseg_imbalance.engine.checkpoints import atomic_checkpoints, check_resume_model
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.finite_check import FiniteTraining, likely_causes
 from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
 from paddleseg_imbalance.engine.loss_ramps import start_ramps
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
+from paddleseg_imbalance.engine.run_directory import prepare_save_dir, save_dir_lock
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
@@ -26,6 +31,18 @@ def run(args):
     check_best_metric(args.best_metric)
     if not args.no_lint:
         lint_before_training(args)
+    prepare_save_dir(args.save_dir)
+    check_resume_model(args.resume_model)
+    # All ranks write into one save dir; the first holds it for the run.
+    held = paddle.distributed.get_rank() == 0
+    with save_dir_lock(args.save_dir) if held else contextlib.nullcontext():
+        _train(args)
+    logger.info(f"Training finished; checkpoints are in {os.path.abspath(args.save_dir)}")
+    return args.save_dir
+
+
+def _train(args):
+    """Build what `args` name and run PaddleSeg's loop, with the plugin's hooks."""
     session = Session(args)
     config = session.config
     check_best_metric_class(args.best_metric, config)
@@ -42,19 +59,24 @@ def run(args):
     losses = session.builder.loss
     attach_batch_weights(losses, batch_weighted, train_dataset.num_classes,
                          train_dataset.ignore_index)
-    start_ramps(losses, config.iters, start_iteration(args.resume_model))
+    first_iteration = start_iteration(args.resume_model)
+    start_ramps(losses, config.iters, first_iteration)
     optimizer = session.builder.optimizer
     if rank == 0:
         utils.show_env_info()
         utils.show_cfg_info(config)
     options = {**evaluation_options(config, config.test_config),
                **multilabel_evaluation_options(args, config)}
+    finite = FiniteTraining(likely_causes(config, args.precision), first_iteration)
     evaluation = TrainingEvaluation(
         model, options, args.save_dir, args.save_interval, config.iters,
-        args.resume_model, args.best_metric, _visualdl_writer(args, rank))
+        args.resume_model, args.best_metric, _visualdl_writer(args, rank),
+        check_parameters=finite.check_parameters)
     feedback = hard_example_feedback(train_dataset, model, args.save_dir,
                                      multilabel=options.get("use_multilabel", False))
-    with evaluation_in_training(evaluation), feedback:
+    checkpoints = atomic_checkpoints(before_save=finite.check_checkpoint,
+                                     saved=evaluation.checkpoint_saved)
+    with evaluation_in_training(evaluation), checkpoints, finite.loss_checked(), feedback:
         paddleseg_train(
             model,
             train_dataset,
@@ -77,8 +99,6 @@ def run(args):
             to_static_training=config.to_static_training)
     if evaluation.log_writer is not None:
         evaluation.log_writer.close()
-    logger.info(f"Training finished; checkpoints are in {os.path.abspath(args.save_dir)}")
-    return args.save_dir
 
 
 def lint_before_training(args):
