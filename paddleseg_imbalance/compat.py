@@ -23,6 +23,9 @@ lovasz-hinge-unary        all           `binary_channel_to_unary` computes
                                         `log(p / (1 - p))`: wrong logits, wrong gradients.
 random-padding-crop       all           `category_max_ratio < 1` puts the *label* crop into
                                         `data['img']`, or leaves the image uncropped.
+label-bit-depth           all           a 16-bit label PNG is read as uint16, which Paddle
+                                        takes for bfloat16 when the data loader makes it a
+                                        tensor: labels 0/1 train as all background.
 ========================  ============  ====================================================
 
 PaddleSeg's evaluation, prediction and export code runs unchanged on both lines; the
@@ -196,6 +199,23 @@ def random_padding_crop_call(self, data):
     return data
 
 
+def _make_compose_call(original):
+    def compose_call(self, data):
+        """PaddleSeg's `Compose.__call__`, a uint16 (16-bit PNG) label returned as int32.
+
+        Paddle stores bfloat16 in uint16 arrays, so the data loader turns a uint16 label
+        into bfloat16 bits (1 becomes about 1e-40, then 0 as int64). The transforms still
+        see the uint16 array, which OpenCV handles.
+        """
+        data = original(self, data)
+        label = data.get("label")
+        if isinstance(label, np.ndarray) and label.dtype == np.uint16:
+            data["label"] = label.astype(np.int32)
+        return data
+
+    return compose_call
+
+
 # -------------------------------------------------------------------------- metrics
 
 
@@ -278,6 +298,9 @@ def _repairs():
          lambda: _set(lovasz, "binary_channel_to_unary", binary_channel_to_unary)),
         ("random-padding-crop", True,
          lambda: _set(transforms.RandomPaddingCrop, "__call__", random_padding_crop_call)),
+        ("label-bit-depth", True,
+         lambda: _set(transforms.Compose, "__call__",
+                      _make_compose_call(transforms.Compose.__call__))),
     ]
 
 

@@ -26,9 +26,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from paddleseg_imbalance.analysis.class_stats import ClassStats, count_label_array
+from paddleseg_imbalance.analysis.class_stats import (ClassStats, count_label_array,
+                                                      read_label_to_count)
+from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.label_value_maps import map_label_values
-from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
+from paddleseg_imbalance.labels import multilabel_to_hwc
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_GREYSCALE = 0  # IHDR colour type of a plain single-channel PNG (byte 25; depth: 24)
@@ -206,26 +208,29 @@ def read_label_fast(path):
     """`labels.read_label(path)`, decoded by OpenCV when the file is an 8-bit greyscale PNG.
 
     OpenCV decodes such a PNG to the same uint8 array as PIL, faster; any other file (a
-    palette PNG, whose indices OpenCV would turn into colours, 16-bit, RGB, JPEG, `.npy`)
-    goes to `read_label`.
+    palette PNG, whose indices OpenCV would turn into colours, 16-bit, RGB, JPEG, `.npy`),
+    and one OpenCV cannot decode (truncated), goes to `read_label_to_count`, whose
+    `DataError` names the file.
     """
     with open(path, "rb") as file:
         data = file.read()
     if data[:8] == _PNG_SIGNATURE and len(data) > 25 and data[24] == 8 \
             and data[25] == _PNG_GREYSCALE:
-        return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    return read_label(path)
+        label = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if label is not None:
+            return label
+    return read_label_to_count(path)
 
 
 def _scan_file(job):
     index, path, num_classes, ignore_index, multilabel, crop_size, count, seed, value_maps = job
     if multilabel:
-        label = multilabel_to_hwc(map_label_values(read_label(path), value_maps), num_classes)
+        label = multilabel_to_hwc(read_label_to_count(path, value_maps), num_classes)
         stats = count_label_array(label, num_classes, ignore_index, multilabel=True)
     else:
         label = map_label_values(read_label_fast(path), value_maps)
         if label.ndim != 2:
-            raise ValueError(f"label file '{path}' has shape {label.shape}: expected a "
+            raise DataError(f"label file '{path}' has shape {label.shape}: expected a "
                              "single-channel class map (convert colour-coded labels to class "
                              "indices, or save them as palette PNGs)")
     if crop_size is None:

@@ -4,16 +4,19 @@
 files before a dataset is used, so bad input fails before any loop starts.
 """
 import paddle
+import paddleseg
 from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.datasets import MultiLabelDataset, unwrap_config, wrap_dataset
+from paddleseg_imbalance.engine.batching import check_batch_count, check_sample_sizes
+from paddleseg_imbalance.engine.binary_masks import check_binary_masks
 from paddleseg_imbalance.engine.builder import SegBuilder
 from paddleseg_imbalance.engine.config import (ConfigError, check_dataset_paths,
                                                check_pretrained_paths, load_config)
 from paddleseg_imbalance.engine.model_loading import load_model_weights
 from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
                                                    prepare_config, section_is_multilabel)
-from paddleseg_imbalance.engine.preflight import check_file_list
+from paddleseg_imbalance.engine.preflight import check_file_list, check_list_lines
 
 
 def rank_and_world_size():
@@ -33,6 +36,12 @@ def set_device(device):
     else:
         why = f"this Paddle build ({paddle.__version__}) has no {device} support"
     logger.warning(f"--device {device}: {why}; running on {used} instead.")
+
+
+def _reads_class_maps(dataset):
+    """Whether `dataset` reads its labels as PaddleSeg's `Dataset` does (PIL, as class maps);
+    other types (SUPERVISELY, PSSL, ...) read and convert them their own way."""
+    return type(dataset).__getitem__ is paddleseg.datasets.Dataset.__getitem__
 
 
 class Session:
@@ -63,19 +72,32 @@ class Session:
 
     def dataset(self, section):
         """The built `train_dataset` or `val_dataset`, its paths and files checked, wrapped
-        again in the wrapper datasets its config named."""
+        again in the wrapper datasets its config named. The train dataset must give
+        batches of `batch_size` (see `engine.batching`)."""
         check_dataset_paths(self.config, section)
+        check_list_lines(self.config.dic[section], section)
         dataset = getattr(self.builder, section)
         file_list = getattr(dataset, "file_list", None)
-        rank, _ = rank_and_world_size()
+        rank, world_size = rank_and_world_size()
+        train = section == "train_dataset"
         if isinstance(dataset, MultiLabelDataset):
             check_multilabel_files(dataset, section, progress=rank == 0)
         elif file_list is not None:
-            check_file_list(file_list, section, progress=rank == 0)
+            image_sizes = check_file_list(file_list, section, progress=rank == 0,
+                                          class_map_labels=_reads_class_maps(dataset))
+            transforms = getattr(dataset.transforms, "transforms", None)
+            if train and transforms is not None:
+                check_sample_sizes(section, file_list, image_sizes, transforms,
+                                   self.config.batch_size)
+            check_binary_masks(dataset, section, [key for key in ("train_dataset", "val_dataset")
+                                                  if key in self.config.dic])
         if section_is_multilabel(self.config, section):
             check_first_sample(dataset, section)
         logger.info(f"{section}: {len(dataset)} samples checked.")
-        return wrap_dataset(dataset, self.wrappers.get(section, []))
+        dataset = wrap_dataset(dataset, self.wrappers.get(section, []))
+        if train:
+            check_batch_count(section, len(dataset), self.config.batch_size, world_size)
+        return dataset
 
     @property
     def model(self):

@@ -26,7 +26,7 @@ def scan_data(ctx, workers=None, progress=True, dry_run_samples=4):
                           ignore_index=ctx.ignore_index(section), multilabel=multilabel)
         ctx.data[section.name] = split
         try:
-            split.pairs = list_pairs(section)
+            split.pairs = list_pairs(section, split.line_problems)
         except ListingError as error:
             split.listing_problem = error
             continue
@@ -36,7 +36,8 @@ def scan_data(ctx, workers=None, progress=True, dry_run_samples=4):
                                  _remaps(section), workers=workers, progress=progress,
                                  desc=f"scanning {section.name} labels")
         split.summarise()
-        if section.name == "train_dataset" and dry_run_samples:
+        # A list PaddleSeg rejects cannot be built (and its indices would not match).
+        if section.name == "train_dataset" and dry_run_samples and not split.line_problems:
             split.dry_run = dry_run(section, split.files, split.ignore_index, multilabel,
                                     samples=dry_run_samples)
     counts = {s.num_labels for s in ctx.data.values() if s.num_labels}
@@ -64,16 +65,21 @@ def _files_text(files, total):
     return f"{len(files)} of {total} files ({shown}{more})"
 
 
-def _remap_fix(ctx, mapping, note=""):
-    """YAML that puts `RemapLabels` with `mapping` first in every dataset's transforms."""
+def remap_fix(section_paths, mapping, note=""):
+    """YAML that puts `RemapLabels` with `mapping` first in the transforms of each dataset
+    section (key paths, e.g. ("train_dataset",))."""
     text = ", ".join(f"{key}: {value}" for key, value in mapping.items())
     lines = [f"add RemapLabels first in the transforms of every dataset{note}:"]
-    for section in ctx.datasets():
-        indent = "  " * len(section.path)
-        lines += [f"{'  ' * depth}{key}:" for depth, key in enumerate(section.path)]
+    for path in section_paths:
+        indent = "  " * len(path)
+        lines += [f"{'  ' * depth}{key}:" for depth, key in enumerate(path)]
         lines += [f"{indent}transforms:", f"{indent}  - type: {REMAP_TRANSFORM}",
                   f"{indent}    mapping: {{{text}}}", f"{indent}  - ...  # your transforms"]
     return "\n".join(lines)
+
+
+def _remap_fix(ctx, mapping, note=""):
+    return remap_fix([section.path for section in ctx.datasets()], mapping, note)
 
 
 def _scanned(ctx):
@@ -103,6 +109,20 @@ def missing_files(ctx):
                 f"{_files_text(listed, len(split.files))} cannot be read",
                 "fix or remove these lines of the file list (paths are joined to "
                 "dataset_root)", [f.problem_file for f in bad[:MAX_FILES]])
+
+
+def file_list_lines(ctx):
+    """PSI114: file-list lines PaddleSeg's `Dataset` rejects, or a list naming no sample."""
+    for split in ctx.data.values():
+        for key, list_path, problems in split.line_problems:
+            yield ctx.finding(
+                "PSI114", key, f"`{split.name}`: '{list_path}': {len(problems)} problem(s): "
+                + "; ".join(problems[:_IN_MESSAGE])
+                + (f"; and {len(problems) - _IN_MESSAGE} more" if len(problems) > _IN_MESSAGE
+                   else ""),
+                "write one 'image_path label_path' line per sample (paths relative to "
+                "dataset_root, separated by the dataset's `separator`); PaddleSeg stops at "
+                "the first other line", [list_path])
 
 
 def _contiguous_mapping(values, ignore_index):
@@ -154,9 +174,19 @@ def _out_of_range_fix(ctx, split):
     return _remap_fix(ctx, mapping, note)
 
 
+def is_255_binary(values, ignore_index, multilabel=False):
+    """Whether label `values` are 0/255 masks whose 255 (the foreground) is ignored."""
+    return not multilabel and ignore_index == 255 and set(values) == {0, 255}
+
+
+BINARY_255_PROBLEM = ("the labels hold only 0 and 255, and 255 is ignore_index: every "
+                      "foreground pixel is ignored, the model only ever sees background "
+                      "(loss near 0, mIoU 0.5 or 1.0, all-black predictions)")
+BINARY_255_MAPPING, BINARY_255_NOTE = {255: 1}, " (255 -> foreground class 1)"
+
+
 def _is_255_binary(split):
-    return (not split.multilabel and split.ignore_index == 255
-            and split.values() == {0, 255})
+    return is_255_binary(split.values(), split.ignore_index, split.multilabel)
 
 
 def binary_255(ctx):
@@ -165,10 +195,8 @@ def binary_255(ctx):
         if _is_255_binary(split):
             yield ctx.finding(
                 "PSI102", split.section.path + ("transforms",),
-                f"`{split.name}`: the labels hold only 0 and 255, and 255 is ignore_index: "
-                "every foreground pixel is ignored, the model only ever sees background "
-                "(loss near 0, mIoU 0.5 or 1.0, all-black predictions)",
-                _remap_fix(ctx, {255: 1}, " (255 -> foreground class 1)"),
+                f"`{split.name}`: {BINARY_255_PROBLEM}",
+                _remap_fix(ctx, BINARY_255_MAPPING, BINARY_255_NOTE),
                 [f.label for f in split.files[:MAX_FILES] if f.stats is not None])
 
 
@@ -207,6 +235,21 @@ def jpeg_labels(ctx):
                 f"{_files_text(jpegs, len(split.files))} are JPEG: lossy compression adds "
                 "label values along every edge", "save labels as PNG (lossless)",
                 jpegs[:MAX_FILES])
+
+
+def labels_16_bit(ctx):
+    """PSI113: 16-bit label PNGs, which PaddleSeg alone trains as all background."""
+    for split in _scanned(ctx):
+        wide = [f.label for f in split.files if f.uint16]
+        if wide:
+            yield ctx.finding(
+                "PSI113", split.section.path, f"`{split.name}`: "
+                f"{_files_text(wide, len(split.files))} are 16-bit: PaddleSeg reads them as "
+                "uint16, which Paddle takes for bfloat16 when it makes the batch tensor, so "
+                "small class indices become 0 (all background)",
+                "the plugin's tools read them as integers (its label-bit-depth repair of "
+                "PaddleSeg 2.8); for PaddleSeg without the plugin, save them as 8-bit PNGs "
+                "(e.g. Image.fromarray(label.astype('uint8')))", wide[:MAX_FILES])
 
 
 def label_sizes(ctx):
@@ -344,5 +387,6 @@ def transform_dry_run(ctx):
                               files)
 
 
-CHECKS = (missing_files, label_values, binary_255, rgb_labels, jpeg_labels, label_sizes,
+CHECKS = (missing_files, file_list_lines, label_values, binary_255, rgb_labels, jpeg_labels,
+          labels_16_bit, label_sizes,
           multilabel_layout, absent_classes, val_no_foreground, ignore_share, transform_dry_run)

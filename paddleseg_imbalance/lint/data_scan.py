@@ -40,6 +40,7 @@ class FileScan:
         image_hw: the image's (height, width), EXIF orientation applied.
         label_shape: the label array's shape.
         jpeg: whether the label file is a JPEG.
+        uint16: whether the label is read as uint16 (a 16-bit PNG).
         colours: {(r, g, b): pixels} of a colour-coded (3- or 4-channel) class-map label.
         num_labels: multi-label only: the label channels its layout implies.
         layout_problem: multi-label only: why its shape fits no layout.
@@ -54,6 +55,7 @@ class FileScan:
     image_hw: tuple = None
     label_shape: tuple = None
     jpeg: bool = False
+    uint16: bool = False
     colours: dict = None
     num_labels: int = None
     layout_problem: str = None
@@ -122,6 +124,7 @@ def scan_file(job):
     except (OSError, SyntaxError, ValueError) as error:
         scan.problem, scan.problem_file = f"label cannot be decoded ({error})", label_path
         return scan
+    scan.uint16 = label.dtype == np.uint16
     for remap in remaps:
         label = remap({"label": label})["label"]
     scan.label_shape = label.shape
@@ -164,6 +167,8 @@ class SplitScan:
         pairs: [(image, label)] as the dataset lists them.
         files: [`FileScan`] per pair.
         listing_problem: (key path, message) when the file list could not be read.
+        line_problems: [(key path, list path, ["line N: ..."])] for file-list lines
+            PaddleSeg rejects (the other lines are scanned).
         num_classes, ignore_index, multilabel: what the files were read with.
         num_labels: multi-label: the label count most files imply.
         stats: `ClassStats` summed over the files read (multi-label: those with
@@ -175,6 +180,7 @@ class SplitScan:
     pairs: list = field(default_factory=list)
     files: list = field(default_factory=list)
     listing_problem: tuple = None
+    line_problems: list = field(default_factory=list)
     num_classes: int = None
     ignore_index: int = 255
     multilabel: bool = False

@@ -117,6 +117,11 @@ RULES = _rules(
      "multi-label files that fit no PaddleSeg layout, or disagree on the number of labels"),
     ("PSI112", WARNING, "data-not-scanned",
      "a dataset whose files the lint cannot list, so its data rules did not run"),
+    ("PSI113", WARNING, "label-16-bit",
+     "16-bit label PNGs: PaddleSeg alone hands them to Paddle as bfloat16 (all background)"),
+    ("PSI114", ERROR, "file-list-line",
+     "file-list lines that are not 'image label' (a missing or third column, a space in a "
+     "path, a blank line), or a list naming no sample"),
 )
 
 

@@ -3,13 +3,13 @@
 For `type: Dataset`, and any dataset configured like it (a `train_path` / `val_path` /
 `test_path` for its `mode`, as this plugin's MultiLabelDataset is), the file list is read
 here exactly as PaddleSeg 2.8.0's `Dataset` reads it (`dataset_root` joined to each path,
-`separator`, the list chosen by `mode`), so a missing root or list becomes a finding with
-its YAML key. Any other dataset type (Cityscapes, ADE20K, ...) is built through
+`separator`, the list chosen by `mode`; see `engine.file_list`), so a missing root or
+list, or a line PaddleSeg rejects, becomes a finding with its YAML key. Any other dataset type (Cityscapes, ADE20K, ...) is built through
 PaddleSeg's managers, and its `file_list` is read.
 """
 import os
 
-_MODE_LIST_KEY = {"train": "train_path", "val": "val_path", "test": "test_path"}
+from paddleseg_imbalance.engine import file_list
 
 
 class ListingError(ValueError):
@@ -21,29 +21,24 @@ class ListingError(ValueError):
         self.key, self.missing = key, missing
 
 
-def _dataset_pairs(section):
+def _dataset_pairs(section, line_problems):
     cfg, path = section.cfg, section.path
     root = cfg.get("dataset_root")
     if root is None or not os.path.exists(str(root)):
         raise ListingError(path + ("dataset_root",), f"dataset_root '{root}' does not exist")
-    mode = str(cfg.get("mode", "")).lower()
-    if mode not in _MODE_LIST_KEY:
+    list_key = file_list.list_key(cfg)
+    if list_key is None:
         raise ListingError(path + ("mode",), f"mode is '{cfg.get('mode')}'; a `Dataset` "
                            "needs train, val or test", missing=False)
-    list_key = _MODE_LIST_KEY[mode]
     list_path = cfg.get(list_key)
     if list_path is None or not os.path.isfile(str(list_path)):
         raise ListingError(path + (list_key,), f"{list_key} '{list_path}' does not exist")
-    separator = cfg.get("separator", " ")
-    pairs = []
-    with open(list_path, encoding="utf-8") as file:
-        for number, line in enumerate(file, 1):
-            items = line.strip().split(separator)
-            if len(items) != 2:
-                raise ListingError(path + (list_key,), f"line {number} of '{list_path}' is "
-                                   f"{line.strip()!r}, not 'image{separator}label'",
-                                   missing=False)
-            pairs.append((os.path.join(root, items[0]), os.path.join(root, items[1])))
+    pairs, problems = file_list.read_file_list(list_path, root, cfg.get("separator", " "))
+    if problems and line_problems is None:
+        raise ListingError(path + (list_key,), f"'{list_path}': "
+                           f"{file_list.problems_text(problems).strip()}", missing=False)
+    if problems:
+        line_problems.append((path + (list_key,), list_path, problems))
     return pairs
 
 
@@ -71,14 +66,18 @@ def _built_pairs(section):
     return [(str(image), str(label)) for image, label in file_list if label is not None]
 
 
-def list_pairs(section):
+def list_pairs(section, line_problems=None):
     """[(image path, label path)] of `section` (a `DatasetSection`).
 
+    Args:
+        line_problems: a list to which (YAML key, list path, ["line N: ..."]) is appended
+            for a file list with lines PaddleSeg rejects (or no line), whose good lines are
+            then listed; without it, such a list raises `ListingError`.
+
     Raises:
-        ListingError: the root or list is missing, a line is malformed, or the dataset
-            type cannot be built.
+        ListingError: the root or list is missing, a line is malformed (see
+            `line_problems`), or the dataset type cannot be built.
     """
-    mode = str(section.cfg.get("mode", "")).lower()
-    if section.type == "Dataset" or _MODE_LIST_KEY.get(mode) in section.cfg:
-        return _dataset_pairs(section)
+    if file_list.reads_file_list(section.cfg):
+        return _dataset_pairs(section, line_problems)
     return _built_pairs(section)
