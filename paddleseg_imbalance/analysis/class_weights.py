@@ -16,10 +16,7 @@ With n_c the pixels of class c and f_c = n_c / sum_k n_k its pixel frequency:
 Weights are normalised to average 1 over the classes present in the data. A class with no
 pixels gets the largest weight of the present classes (finite, so a class that shows up
 later is neither ignored nor blown up) and a warning. Every weight is finite and > 0.
-
-`check_weight_list` is the rule for class weights given by hand (finite, >= 0, not all 0).
 """
-import math
 import numbers
 import warnings
 
@@ -40,22 +37,6 @@ def check_weight_options(method, beta=None):
     if beta is not None and not (is_real_number(beta) and 0.0 <= beta < 1.0):
         raise ValueError(f"weight_beta is {beta!r}; the effective-number method needs a "
                          "number 0 <= beta < 1 (e.g. 0.9999, or leave it unset).")
-
-
-def check_weight_list(weight):
-    """Raise `ValueError` unless `weight` is a list of finite numbers >= 0, one of them > 0.
-
-    The message says what is wrong and the fix, without the YAML key (the caller's).
-    """
-    fix = "give one finite weight >= 0 per class, e.g. [1, 10], or `weight: auto`"
-    if not isinstance(weight, (list, tuple)) or not weight:
-        raise ValueError(f"is {weight!r}, not a list of class weights; {fix}.")
-    bad = [w for w in weight if not (is_real_number(w) and math.isfinite(w) and w >= 0)]
-    if bad:
-        raise ValueError(f"is {list(weight)}: {bad[0]!r} is not a finite number >= 0; {fix}.")
-    if not any(w > 0 for w in weight):
-        raise ValueError(f"is {list(weight)}: all weights are 0, so the loss is always 0 and "
-                         f"nothing is learned; {fix}.")
 
 
 def _raw_weights(stats, method, beta):

@@ -25,8 +25,9 @@ reuses them, any change recounts, and an unreadable cache is recounted with a wa
 `batch` builds the loss without weights and installs a forward pre-hook that sets the
 loss's `weight` from the labels of the batch it is about to see.
 
-A weight list given by hand must hold finite numbers >= 0, not all 0
-(`analysis.class_weights.check_weight_list`); the weights `auto` computes always are.
+A weight list given by hand must hold finite numbers >= 0, not all 0 (the lint's PSI013
+rule, `lint.loss_rules.weight_problem`, checked here too for `--no_lint`); the weights
+`auto` computes always are.
 """
 import hashlib
 import json
@@ -41,11 +42,11 @@ from prettytable import PrettyTable
 from paddleseg_imbalance.analysis import (check_weight_options, class_weights, count_classes,
                                           count_label_array)
 from paddleseg_imbalance.analysis.class_stats import ClassStats
-from paddleseg_imbalance.analysis.class_weights import check_weight_list, is_real_number
+from paddleseg_imbalance.analysis.class_weights import is_real_number
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.label_value_maps import describe, label_value_maps
 from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
-from paddleseg_imbalance.lint.loss_rules import PER_CLASS_WEIGHT_LOSSES
+from paddleseg_imbalance.lint.loss_rules import WEIGHT_FIX, WEIGHT_RULE, weight_problem
 from paddleseg_imbalance.lint.resolve import format_key
 
 AUTO, BATCH = "auto", "batch"
@@ -81,16 +82,10 @@ def _pop_options(yaml_key, entry):
 
 
 def _check_explicit_weight(yaml_key, entry):
-    """A hand-given weight list: finite numbers >= 0, not all 0 (else a ConfigError)."""
-    weight = entry.get("weight")
-    if weight is None or weight in (AUTO, BATCH):
-        return
-    # Other losses may take a non-list weight (BCELoss: `dynamic`); a list is per class.
-    if isinstance(weight, list) or entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
-        try:
-            check_weight_list(weight)
-        except ValueError as error:
-            raise ConfigError(f"`{yaml_key}.weight` {error}") from error
+    """The lint's rule for hand-given weights (PSI013), also under `--no_lint`."""
+    problem = weight_problem(entry)
+    if problem:
+        raise ConfigError(f"`{yaml_key}.weight` {problem}: {WEIGHT_RULE}; {WEIGHT_FIX}.")
 
 
 def _file_stamp(path):

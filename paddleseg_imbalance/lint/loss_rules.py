@@ -133,31 +133,37 @@ def _bad_numbers(values, positive_sum=True):
     return ""
 
 
+WEIGHT_RULE = ("class weights must be finite non-negative numbers with a positive sum (NaN "
+               "or infinity makes the loss NaN, a negative weight rewards errors, all zeros "
+               "train nothing)")
+WEIGHT_FIX = ("give one finite number >= 0 per class, e.g. `weight: [1, 5]`, or "
+              "`weight: auto` to compute them from the train set")
+
+
+def weight_problem(entry):
+    """What is wrong with a loss entry's `weight` value ("" when nothing). Strings are not
+    judged here (PSI012 on per-class losses; other losses own theirs, such as BCELoss's
+    `dynamic`). The tools' weight resolution applies the same rule."""
+    weight = entry.get("weight")
+    if isinstance(weight, list):
+        return _bad_numbers(weight)
+    if weight is not None and not isinstance(weight, str) \
+            and entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
+        return f"is the single value {weight!r}, not a list"
+    return ""
+
+
 def weight_value(ctx):
     """PSI013: a loss `weight` that is not a list of finite non-negative numbers with a
-    positive sum (strings: PSI012 on per-class losses; other losses own theirs, such as
-    BCELoss's `dynamic`)."""
+    positive sum (see `weight_problem`)."""
     for loss_key in ("loss", "distill_loss"):
         for path, entry in ctx.loss_entries(loss_key):
-            weight = entry.get("weight")
-            if weight is None or isinstance(weight, str):
-                continue
-            if isinstance(weight, list):
-                problem = _bad_numbers(weight)
-            elif entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
-                problem = f"is the single value {weight!r}, not a list"
-            else:
-                continue
+            problem = weight_problem(entry)
             if not problem:
                 continue
             key = format_key(path + ("weight",))
-            yield ctx.finding(
-                "PSI013", path + ("weight",),
-                f"`{key}` {problem}: class weights must be finite non-negative numbers with "
-                "a positive sum (NaN or infinity makes the loss NaN, a negative weight "
-                "rewards errors, all zeros train nothing)",
-                "give one finite number >= 0 per class, e.g. `weight: [1, 5]`, or "
-                "`weight: auto` to compute them from the train set")
+            yield ctx.finding("PSI013", path + ("weight",), f"`{key}` {problem}: {WEIGHT_RULE}",
+                              WEIGHT_FIX)
 
 
 def _coefficients(ctx):
