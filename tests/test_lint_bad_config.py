@@ -9,6 +9,8 @@ finite non-negative numbers. The lint must report it (or refuse to read the file
 import copy
 import math
 import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -18,7 +20,7 @@ from paddleseg_imbalance.engine.config import ConfigError, load_config
 from paddleseg_imbalance.engine.train import main as train_main
 from paddleseg_imbalance.lint import LintInputError, lint
 from paddleseg_imbalance.lint.resolve import resolve_config
-from tests.helpers import run_tool, tiny_config
+from tests.helpers import REPO, run_tool, tiny_config
 
 BASE = {
     "batch_size": 2, "iters": 10,
@@ -135,6 +137,15 @@ def test_lint_refuses_an_alias_bomb_quickly(tmp_path):
         lint(path)
     assert time.monotonic() - start < 5
     assert path in str(error.value) and "alias" in str(error.value)
+
+
+def test_lint_command_exits_2_on_an_alias_bomb(tmp_path):
+    path = write_text(tmp_path, alias_bomb())
+    result = subprocess.run([sys.executable, os.path.join(REPO, "paddleseg_imbalance_launcher.py"),
+                             "lint", path], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert path in result.stderr and "alias" in result.stderr
+    assert "no problems found" not in result.stdout
 
 
 def test_a_merge_key_bomb_is_refused_too(tmp_path):
@@ -309,3 +320,11 @@ def test_a_bad_ramp_coefficient_is_an_error(tmp_path, start, end):
     found, report = findings(tmp_path, with_loss([ramped]), "PSI014")
     assert len(found) == 1 and found[0].key in ("loss.types[0].start", "loss.types[0].end"), \
         report.text()
+
+
+def test_learning_rate_flag_without_an_lr_scheduler_is_a_config_error(tmp_path):
+    config = copy.deepcopy(BASE)
+    del config["lr_scheduler"]
+    with pytest.raises(ConfigError) as error:
+        load_config(write_config(tmp_path, config), learning_rate=0.1)
+    assert "lr_scheduler" in str(error.value) and "--learning_rate" in str(error.value)

@@ -45,9 +45,13 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
         raise ConfigError(f"Config file '{path}' is not YAML (--config): PaddleSeg reads "
                           ".yml or .yaml files only.")
     try:
-        resolve_config(path, opts)
+        resolved = resolve_config(path, opts)
     except LintInputError as error:
         raise ConfigError(str(error)) from error
+    if learning_rate and not isinstance(resolved.data.get("lr_scheduler"), dict):
+        raise ConfigError(f"--learning_rate sets `lr_scheduler.learning_rate`, but '{path}' "
+                          "has no `lr_scheduler` section; add one, e.g. `lr_scheduler: "
+                          "{type: PolynomialDecay, learning_rate: 0.01}`.")
     try:
         return Config(path, learning_rate=learning_rate, batch_size=batch_size,
                       iters=iters, opts=opts)
