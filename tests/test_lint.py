@@ -591,6 +591,21 @@ def test_multilabel_strips_that_fit_no_layout(demo, tmp_path):
     assert "PSI111" in codes(scan(tmp_path, config, dry_run_samples=0))
 
 
+def test_16_bit_labels_are_a_warning(demo, tmp_path):
+    to_16 = lambda a, i: a.astype(np.uint16)  # noqa: E731
+    _, config = binary_copy(demo, tmp_path, to_16)
+    assert codes(scan(tmp_path, config, dry_run_samples=0)) == ["PSI113"]
+
+
+def test_a_file_list_line_without_a_label_is_an_error(demo, tmp_path):
+    root, config = binary_copy(demo, tmp_path)
+    lines = (root / "train.txt").read_text().splitlines()
+    with open(root / "train.txt", "a") as file:
+        file.write("images/train_0000.png\n")
+    finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI114")
+    assert f"line {len(lines) + 1}:" in finding.message and finding.key == "train_dataset.train_path"
+
+
 def test_every_data_rule_has_a_test():
     source = open(__file__).read()
     assert all(f'"{code}"' in source for code in RULES if code >= "PSI100")
