@@ -260,19 +260,22 @@ def _missing_base(directory):
     (directory / "c.yml").write_text("_base_: nowhere.yml\nbatch_size: 2\n")
 
 
-@pytest.mark.parametrize("tool", ["val", "predict", "export"])
+@pytest.mark.parametrize("tool", ["train", "val", "predict", "export"])
 @pytest.mark.parametrize("write", [_empty, _tabs, _cycle, _missing_base])
 def test_every_tool_refuses_an_unreadable_config_naming_the_file(tool, write, tmp_path,
                                                                  saved_model, capsys):
     write(tmp_path)
     argv = ["--config", str(tmp_path / "c.yml"), "--device", "cpu"]
-    if tool != "export":
+    if tool in ("val", "predict"):
         argv += ["--model_path", str(saved_model / "model.pdparams")]
     if tool == "predict":
         argv += ["--image_path", str(tmp_path)]
+    if tool == "train":
+        argv += ["--save_dir", str(tmp_path / "out")]
     code, err = exit_in_process(MAINS[tool], argv, capsys)
     assert code == 2
     assert "c.yml" in err or "nowhere.yml" in err
+    assert not (tmp_path / "out").exists()
 
 
 def test_device_fallback_is_a_warning_saying_why(capsys):

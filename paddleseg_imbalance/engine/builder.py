@@ -58,9 +58,10 @@ class SegBuilder(PaddleSegBuilder):
                 raise
             key = yaml_key_of(self.config.dic, cfg)
             where = f"`{key}` ({cfg['type']})" if key else f"the {cfg['type']} entry"
+            cause = refused.__cause__
             raise ConfigError(f"{where} in the config cannot be built with its arguments: "
-                              f"{refused.__cause__}. Fix that entry's arguments."
-                              ) from refused.__cause__
+                              f"{str(cause).rstrip('.')}. Fix that entry's arguments."
+                              ) from cause
 
     def build_component_impl(self, component_class, *args, **kwargs):
         try:
