@@ -46,7 +46,7 @@ def test_apply_is_idempotent_and_names_repairs():
     first = compat.apply()
     assert compat.apply() == first
     assert {"train-loss-logging", "metrics-area", "cross-entropy", "dice-label-in-place",
-            "lovasz-hinge-unary", "random-padding-crop"} <= set(first)
+            "lovasz-hinge-unary", "random-padding-crop", "label-bit-depth"} <= set(first)
     assert ("ohem-cross-entropy" in first) == PADDLE3
 
 
@@ -203,3 +203,28 @@ def test_calculate_area_matches_numpy_and_original_fails():
         assert int(intersect[c]) == ((pred == c) & (label == c)).sum()
     with pytest.raises(ValueError):
         original(compat.calculate_area)(paddle.to_tensor(pred), paddle.to_tensor(label), 3)
+
+
+def _compose_label(compose_call, tmp_path):
+    """The label of a 16-bit PNG holding 0/1 after `Compose`, as the loss receives it."""
+    from PIL import Image
+    from paddleseg.transforms import Compose
+
+    path = tmp_path / "label.png"
+    Image.fromarray(np.array([[0, 1], [1, 0]], np.uint16)).save(path)
+    data = {"img": np.zeros((2, 2, 3), np.float32), "label": str(path), "trans_info": [],
+            "gt_fields": ["label"]}
+    label = compose_call(Compose([]), data)["label"]
+    return paddle.to_tensor(label[None]).astype("int64").numpy()[0]
+
+
+def test_compose_reads_16_bit_labels_as_integers(tmp_path):
+    from paddleseg.transforms import Compose
+
+    assert _compose_label(Compose.__call__, tmp_path).tolist() == [[0, 1], [1, 0]]
+
+
+def test_compose_original_turns_16_bit_labels_into_background(tmp_path):
+    from paddleseg.transforms import Compose
+
+    assert not _compose_label(original(Compose.__call__), tmp_path).any()
