@@ -14,6 +14,7 @@ from paddleseg_imbalance.engine.checkpoints import (atomic_checkpoints, check_re
                                                     write_atomically)
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.finite_check import FiniteTraining
+from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.engine.run_directory import LOCK_FILE, prepare_save_dir, save_dir_lock
 from paddleseg_imbalance.engine.train_evaluation import (BEST_METRIC_FILE, TrainingEvaluation,
                                                          start_iteration)
@@ -301,3 +302,13 @@ def test_an_all_ignore_val_set_says_no_best_model_was_saved(demo_root, tmp_path)
     assert "saved at iter -1" not in output
     assert not (save_dir / "best_model").exists() and not (save_dir / BEST_METRIC_FILE).exists()
     assert (save_dir / "iter_2" / "model.pdparams").is_file()
+
+
+def test_an_undefined_ema_metric_is_a_clear_error(tmp_path, monkeypatch):
+    # PaddleSeg's loop would fail with an UnboundLocalError logging its EMA best model.
+    model, evaluation = evaluation_returning([float("nan"), float("nan")], tmp_path,
+                                             monkeypatch)
+    evaluation(model, None)
+    with pytest.raises(DataError, match=r"--use_ema: miou of the EMA model is nan at iter 2 "
+                                        r".*without --use_ema"):
+        evaluation(paddle.nn.Linear(2, 2), None)

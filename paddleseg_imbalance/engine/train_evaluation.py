@@ -22,6 +22,7 @@ from paddleseg.utils import logger
 
 from paddleseg_imbalance.engine.checkpoints import write_json_atomically
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.evaluation import evaluate
 
 BEST_METRIC_FILE = "best_metric.json"
@@ -73,7 +74,7 @@ class TrainingEvaluation:
         self.iteration = None
         # PaddleSeg's loop saves best_model when the value beats its start of -1.0; the
         # same rule here keeps the record and the saved model in step.
-        self.best = -1.0
+        self.best = self.ema_best = -1.0
         self.pending = None
         self.saved = None
 
@@ -95,7 +96,9 @@ class TrainingEvaluation:
             raise ConfigError(f"--best_metric {self.best_metric}: {error}") from error
         logger.info(f"[EVAL] {self.best_metric}: {value:.4f} at iter {self.iteration}"
                     + (" (EMA model)" if ema else ""))
-        if not ema:
+        if ema:
+            self._judge_ema(value)
+        else:
             self._judge(value)
         # PaddleSeg's loop unpacks five values and keeps best_model by the first.
         return value, result.value("acc"), None, None, None
@@ -116,6 +119,19 @@ class TrainingEvaluation:
                            f"cannot pick a best model; {kept}.")
         else:
             logger.info(f"[EVAL] {kept}.")
+
+    def _judge_ema(self, value):
+        """PaddleSeg's loop fails (UnboundLocalError) when no EMA evaluation so far has
+        beaten -1.0: stop with the reason instead."""
+        if value > self.ema_best:
+            self.ema_best = value
+        elif self.ema_best == -1.0:
+            raise DataError(f"--use_ema: {self.best_metric} of the EMA model is {value} at "
+                            f"iter {self.iteration} (undefined when no val pixel counts "
+                            "for it, see the evaluation above), and PaddleSeg 2.8.0 cannot "
+                            "keep an EMA best model without a value: fix the val labels, "
+                            "pick a --best_metric the val set defines, or train without "
+                            "--use_ema.")
 
     def checkpoint_saved(self, path):
         """After PaddleSeg's loop saved `path`: when it is best_model's, record it in
