@@ -280,3 +280,19 @@ def test_stats_on_a_truncated_label_exits_2(data, tmp_path):
         capture_output=True, text=True, timeout=120, cwd=REPO)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "train_0003.png" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_truncated_multilabel_label_is_named(demo_root, tmp_path):
+    from paddleseg_imbalance.engine.multilabel import check_multilabel_files
+
+    root = tmp_path / "multilabel"
+    shutil.copytree(demo_root / "multilabel", root)
+    first = (root / "train.txt").read_text().split()[1]
+    truncate(str(root / first))
+
+    class Dataset:  # what check_multilabel_files reads of a MultiLabelDataset
+        file_list = [[str(root / i), str(root / l)] for i, l in
+                     (line.split() for line in (root / "train.txt").read_text().splitlines())]
+
+    with pytest.raises(DataError, match=os.path.basename(first)):
+        check_multilabel_files(Dataset(), "train_dataset", progress=False)

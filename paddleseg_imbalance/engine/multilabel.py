@@ -167,10 +167,12 @@ def checked_threshold(threshold):
 
 
 def _label_shape(path):
-    """Shape of the label array in `path`, read from the header: (H, W) or (H, W, C)."""
+    """Shape of the label array in `path`, (H, W) or (H, W, C); an image is decoded in full
+    (a truncated one would stop training inside the data loader)."""
     if path.endswith(".npy"):
         return np.load(path, mmap_mode="r").shape
     with Image.open(path) as image:
+        image.load()
         width, height = image.size
         bands = len(image.getbands())
     return (height, width) if bands == 1 else (height, width, bands)
@@ -185,7 +187,8 @@ def _label_count(pair):
         return f"label file '{label_path}' does not exist"
     try:
         shape = _label_shape(label_path)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError,
+            Image.DecompressionBombError) as error:
         return f"label file '{label_path}' cannot be read as an image or .npy ({error})"
     try:
         return count_labels(shape, image_size(image_path, apply_exif=True)), shape
