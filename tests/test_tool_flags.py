@@ -76,7 +76,7 @@ def write_config(config, directory, name, change):
     ("train", "--learning_rate", "nan"),
     ("train", "--learning_rate", "inf"),
     ("train", "--learning_rate", "-0.01"),
-    ("train", "--keep_checkpoint_max", "0"),
+    ("train", "--keep_checkpoint_max", "-1"),
     ("train", "--keep_checkpoint_max", "two"),
     ("train", "--seed", "-1"),
     ("train", "--threshold", "1.5"),

@@ -115,8 +115,9 @@ def train_parser():
                              "macc, kappa, or iou/<class> (and dice/, precision/, recall/).")
     parser.add_argument("--save_interval", type=positive_int, default=1000,
                         help="Iterations between checkpoints (and evaluations).")
-    parser.add_argument("--keep_checkpoint_max", type=positive_int, default=5,
-                        help="Most recent iter_<N> checkpoints kept (best_model aside).")
+    parser.add_argument("--keep_checkpoint_max", type=non_negative_int, default=5,
+                        help="Most recent iter_<N> checkpoints kept (best_model aside); "
+                             "0 keeps them all, as in PaddleSeg.")
     parser.add_argument("--log_iters", type=positive_int, default=10,
                         help="Iterations between log lines.")
     parser.add_argument("--num_workers", type=non_negative_int, default=0,
