@@ -1,4 +1,5 @@
 """Test helpers: a tiny PP-LiteSeg config on the demo data, and running the tools."""
+import copy
 import os
 import subprocess
 import sys
@@ -49,3 +50,28 @@ def run_tool(tool, *args, cwd=REPO, timeout=600):
     """Run `tools/<tool>.py` in a fresh interpreter; returns the CompletedProcess."""
     command = [sys.executable, os.path.join(REPO, "tools", f"{tool}.py"), *map(str, args)]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def base_config(root="data/demo/binary"):
+    """A clean PP-LiteSeg config on a binary `Dataset` (3 outputs, 3 losses)."""
+    transforms = [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]
+    return {
+        "batch_size": 2, "iters": 10,
+        "train_dataset": {"type": "Dataset", "dataset_root": root,
+                          "train_path": f"{root}/train.txt", "num_classes": 2, "mode": "train",
+                          "transforms": copy.deepcopy(transforms)},
+        "val_dataset": {"type": "Dataset", "dataset_root": root, "val_path": f"{root}/val.txt",
+                        "num_classes": 2, "mode": "val", "transforms": [{"type": "Normalize"}]},
+        "optimizer": {"type": "SGD", "momentum": 0.9},
+        "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
+        "loss": {"types": [{"type": "CrossEntropyLoss"}] * 3, "coef": [1, 1, 1]},
+        "model": {"type": "PPLiteSeg", "num_classes": 2, "backbone": {"type": "STDC1"}},
+    }
+
+
+def write(directory, config, name="config.yml"):
+    """Write `config` (a dict) as YAML into `directory`; returns the path."""
+    path = os.path.join(str(directory), name)
+    with open(path, "w") as file:
+        yaml.safe_dump(config, file)
+    return path

@@ -4,7 +4,6 @@ Config rules run on dicts written to YAML; data rules on the demo dataset with i
 labels rewritten to show each problem. Expected values come from the case itself
 (the number of classes written, the values saved), not from the lint.
 """
-import copy
 import glob
 import json
 import os
@@ -13,7 +12,6 @@ import sys
 
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
 from paddleseg_imbalance.demo_data import write_demo_dataset
@@ -22,34 +20,10 @@ from paddleseg_imbalance.lint.known_components import from_managers, load_snapsh
 from paddleseg_imbalance.lint.model_outputs import train_output_count
 from paddleseg_imbalance.lint.resolve import resolve_config
 from paddleseg_imbalance.transforms.remap_labels import RemapLabels
-from tests.helpers import REPO
+from tests.helpers import REPO, base_config, write
 
 LINT_CONFIGS = os.path.join(REPO, "tests", "lint_configs")
 LAUNCHER = os.path.join(REPO, "paddleseg_imbalance_launcher.py")
-
-
-def base_config(root="data/demo/binary"):
-    """A clean PP-LiteSeg config on a binary `Dataset` (3 outputs, 3 losses)."""
-    transforms = [{"type": "RandomHorizontalFlip"}, {"type": "Normalize"}]
-    return {
-        "batch_size": 2, "iters": 10,
-        "train_dataset": {"type": "Dataset", "dataset_root": root,
-                          "train_path": f"{root}/train.txt", "num_classes": 2, "mode": "train",
-                          "transforms": copy.deepcopy(transforms)},
-        "val_dataset": {"type": "Dataset", "dataset_root": root, "val_path": f"{root}/val.txt",
-                        "num_classes": 2, "mode": "val", "transforms": [{"type": "Normalize"}]},
-        "optimizer": {"type": "SGD", "momentum": 0.9},
-        "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
-        "loss": {"types": [{"type": "CrossEntropyLoss"}] * 3, "coef": [1, 1, 1]},
-        "model": {"type": "PPLiteSeg", "num_classes": 2, "backbone": {"type": "STDC1"}},
-    }
-
-
-def write(directory, config, name="config.yml"):
-    path = os.path.join(str(directory), name)
-    with open(path, "w") as file:
-        yaml.safe_dump(config, file)
-    return path
 
 
 def codes(report):
@@ -620,7 +594,7 @@ def test_scan_data_json_on_stdout_is_json_alone(demo, tmp_path):
     assert [f["code"] for f in json.loads(result.stdout)["findings"]] == ["PSI102", "PSI102"]
 
 
-# --- lint before training ----------------------------------------------------------------
+# --- lint before every tool runs ----------------------------------------------------------------
 
 def train_args(config, *flags):
     from paddleseg_imbalance.engine.args import train_parser
@@ -630,17 +604,17 @@ def train_args(config, *flags):
 
 def test_training_stops_on_lint_errors_with_the_findings(tmp_path):
     from paddleseg_imbalance.engine.config import ConfigError
-    from paddleseg_imbalance.engine.train import lint_before_training
+    from paddleseg_imbalance.engine.config_lint import lint_before_run
 
     config = base_config()
     config["loss"] = {"types": [SOFT], "coef": [1]}
     path = write(tmp_path, config)
     with pytest.raises(ConfigError, match="PSI011") as error:
-        lint_before_training(train_args(path))
+        lint_before_run(train_args(path))
     assert "--no_lint" in str(error.value)
-    lint_before_training(train_args(path, "--opts", "loss.coef=[1,1,1]"))  # --opts applied
+    lint_before_run(train_args(path, "--opts", "loss.coef=[1,1,1]"))  # --opts applied
     with pytest.raises(ConfigError, match=r"config file .*nope.yml.* does not exist \(--config"):
-        lint_before_training(train_args(str(tmp_path / "nope.yml")))
+        lint_before_run(train_args(str(tmp_path / "nope.yml")))
 
 
 def test_no_lint_skips_the_lint(tmp_path, monkeypatch):
@@ -652,7 +626,7 @@ def test_no_lint_skips_the_lint(tmp_path, monkeypatch):
     def session(args):
         raise Started
 
-    monkeypatch.setattr(train, "lint_before_training", lambda args: pytest.fail("linted"))
+    monkeypatch.setattr(train, "lint_before_run", lambda args: pytest.fail("linted"))
     monkeypatch.setattr(train, "Session", session)
     with pytest.raises(Started):
         train.run(train_args(write(tmp_path, base_config()), "--no_lint"))
@@ -667,3 +641,35 @@ def test_tools_train_exits_2_on_a_lint_error(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
     assert "PSI003" in result.stderr and "num_classes: 2" in result.stderr
+
+
+@pytest.mark.parametrize("tool", ["val", "predict", "export"])
+def test_every_tool_stops_on_lint_errors_unless_told_not_to(tool, tmp_path, monkeypatch):
+    import importlib
+
+    from paddleseg_imbalance.engine import args as tool_args
+    from paddleseg_imbalance.engine.config import ConfigError
+
+    module = importlib.import_module(f"paddleseg_imbalance.engine.{tool}")
+    config = base_config()
+    config["loss"] = {"types": [SOFT], "coef": [1]}
+    path = write(tmp_path, config)
+    image = tmp_path / "image.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    flags = {"val": ["--model_path", str(image)], "export": [],
+             "predict": ["--model_path", str(image), "--image_path", str(image)]}[tool]
+    parser = getattr(tool_args, f"{tool}_parser")()
+    with pytest.raises(ConfigError, match="PSI011") as error:
+        module.run(parser.parse_args(["--config", path, "--device", "cpu", *flags]))
+    assert "--no_lint" in str(error.value)
+
+    class Started(Exception):
+        pass
+
+    def session(args):
+        raise Started
+
+    monkeypatch.setattr(module, "Session", session)
+    with pytest.raises(Started):
+        module.run(parser.parse_args(["--config", path, "--device", "cpu", "--no_lint",
+                                      *flags]))

@@ -20,19 +20,9 @@ from paddleseg_imbalance.engine.config import ConfigError, load_config
 from paddleseg_imbalance.engine.train import main as train_main
 from paddleseg_imbalance.lint import LintInputError, lint
 from paddleseg_imbalance.lint.resolve import resolve_config
-from tests.helpers import REPO, run_tool, tiny_config
+from tests.helpers import REPO, base_config, run_tool, tiny_config
 
-BASE = {
-    "batch_size": 2, "iters": 10,
-    "train_dataset": {"type": "Dataset", "dataset_root": "data", "train_path": "data/train.txt",
-                      "num_classes": 2, "mode": "train", "transforms": [{"type": "Normalize"}]},
-    "val_dataset": {"type": "Dataset", "dataset_root": "data", "val_path": "data/val.txt",
-                    "num_classes": 2, "mode": "val", "transforms": [{"type": "Normalize"}]},
-    "optimizer": {"type": "SGD", "momentum": 0.9},
-    "lr_scheduler": {"type": "PolynomialDecay", "learning_rate": 0.01},
-    "loss": {"types": [{"type": "CrossEntropyLoss"}] * 3, "coef": [1, 1, 1]},
-    "model": {"type": "PPLiteSeg", "num_classes": 2, "backbone": {"type": "STDC1"}},
-}
+BASE = base_config(root="data")
 
 
 def write_text(directory, text, name="config.yml"):

@@ -72,6 +72,9 @@ def _add_common(parser):
                         help="Device; falls back to cpu when Paddle has no such device.")
     parser.add_argument("--opts", nargs="+", default=None,
                         help="Override config keys: --opts batch_size=4 iters=100")
+    parser.add_argument("--no_lint", action="store_true",
+                        help="Skip the config lint that runs first (paddleseg-imbalance "
+                             "lint; its errors stop the tool).")
 
 
 def _add_inference_options(parser, flip_default):
@@ -129,9 +132,6 @@ def train_parser():
                         help="Random seed.")
     parser.add_argument("--precision", default="fp32", choices=["fp32", "fp16"])
     parser.add_argument("--amp_level", default="O1", choices=["O1", "O2"])
-    parser.add_argument("--no_lint", action="store_true",
-                        help="Skip the config lint that runs before training "
-                             "(paddleseg-imbalance lint; its errors stop training).")
     _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
                                     "sigmoid(logit) > threshold.")
     return parser

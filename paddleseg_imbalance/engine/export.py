@@ -20,6 +20,7 @@ from paddleseg.utils import logger
 
 from paddleseg_imbalance.engine.args import export_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.multilabel import (AUXILIARY_TRANSFORM, auxiliary_channels,
                                                    checked_threshold, is_multilabel,
                                                    label_names)
@@ -133,6 +134,8 @@ def run(args):
     """Export the config's model (with `args.model_path` weights); returns the save dir."""
     if args.format == "onnx":
         check_onnx_input_shape(args.input_shape)
+    if not args.no_lint:
+        lint_before_run(args)
     session = Session(args)
     img_channels = session.config.val_dataset_cfg.get("img_channels", 3)
     check_input_channels(args.input_shape, img_channels)

@@ -17,6 +17,7 @@ from paddleseg.utils.visualize import get_color_map_list
 
 from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.model_loading import check_model_path
 from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, checked_threshold,
                                                    is_multilabel, label_names)
@@ -31,6 +32,8 @@ def run(args):
     if not os.path.exists(args.image_path):
         raise ConfigError(f"--image_path '{args.image_path}' does not exist; pass an image, "
                           "a directory of images, or a file list.")
+    if not args.no_lint:
+        lint_before_run(args)
     check_model_path(args.model_path)
     session = Session(args)
     try:

@@ -9,7 +9,7 @@ from paddleseg.utils import logger, utils
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.best_metric_class import check_best_metric_class
 from paddleseg_imbalance.engine.checkpoints import atomic_checkpoints, check_resume_model
-from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.finite_check import FiniteTraining, likely_causes
 from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
 from paddleseg_imbalance.engine.loss_ramps import start_ramps
@@ -22,15 +22,13 @@ from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          evaluation_in_training,
                                                          start_iteration)
 from paddleseg_imbalance.engine.val import evaluation_options
-from paddleseg_imbalance.lint import LintInputError, lint
-from paddleseg_imbalance.lint.known_components import from_managers
 
 
 def run(args):
     """Train as `args` say; returns the save dir."""
     check_best_metric(args.best_metric)
     if not args.no_lint:
-        lint_before_training(args)
+        lint_before_run(args)
     prepare_save_dir(args.save_dir)
     check_resume_model(args.resume_model)
     # All ranks write into one save dir; the first holds it for the run.
@@ -99,23 +97,6 @@ def _train(args):
             to_static_training=config.to_static_training)
     if evaluation.log_writer is not None:
         evaluation.log_writer.close()
-
-
-def lint_before_training(args):
-    """Lint the config as this run will use it (`--iters`, `--batch_size`, `--opts` applied);
-    log the warnings, raise `ConfigError` listing the errors (exit code 2)."""
-    opts = [f"{key}={getattr(args, key)}" for key in ("iters", "batch_size")
-            if getattr(args, key) is not None] + list(args.opts or [])
-    try:
-        # The plugin is loaded here, so the live managers know every registered name.
-        report = lint(args.config, opts=opts, known=from_managers())
-    except LintInputError as error:
-        raise ConfigError(f"{error} (--config {args.config})") from error
-    if report.errors:
-        raise ConfigError(f"the config lint found {len(report.errors)} error(s); fix them, "
-                          f"or pass --no_lint to train anyway:\n{report.text()}")
-    if report.findings and rank_and_world_size()[0] == 0:
-        logger.warning(f"config lint:\n{report.text()}")
 
 
 def _visualdl_writer(args, rank):

@@ -11,6 +11,7 @@ from paddleseg.utils import logger
 
 from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session
@@ -58,6 +59,8 @@ def evaluation_options(config, test_config):
 def run(args):
     """Evaluate `args.model_path` on the config's val_dataset; returns the
     `EvaluationResult`."""
+    if not args.no_lint:
+        lint_before_run(args)
     session = Session(args)
     model = session.load_weights(args.model_path)
     val_dataset = session.dataset("val_dataset")

@@ -112,7 +112,7 @@ def class_names_count(ctx):
         "PSI009", ("class_names",), f"class_names {found} but {expected}: the evaluation "
         "refuses it at the first evaluation of a training run, after the iterations before "
         "it are spent",
-        f"give one name per class in class-index order, background first (e.g. "
+        "give one name per class in class-index order, background first (e.g. "
         f"`class_names: [background, foreground]` for 2 classes), or fix num_classes")
 
 
