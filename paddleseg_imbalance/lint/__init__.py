@@ -14,14 +14,14 @@ the package `__init__`, which imports paddle.
 from dataclasses import dataclass
 
 from paddleseg_imbalance.lint import (component_rules, consistency_rules, loss_rules,
-                                      multilabel_rules, transform_rules)
+                                      model_rules, multilabel_rules, transform_rules)
 from paddleseg_imbalance.lint.context import LintContext
 from paddleseg_imbalance.lint.findings import (RULES, Finding, exit_code, render_json,
                                                render_text, sort_findings)
 from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
 
 CONFIG_CHECKS = (consistency_rules.CHECKS + component_rules.CHECKS + loss_rules.CHECKS
-                 + multilabel_rules.CHECKS + transform_rules.CHECKS)
+                 + model_rules.CHECKS + multilabel_rules.CHECKS + transform_rules.CHECKS)
 
 
 @dataclass

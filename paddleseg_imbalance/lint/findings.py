@@ -76,6 +76,9 @@ RULES = _rules(
      "a loss `weight` that is not finite non-negative numbers with a positive sum"),
     ("PSI014", ERROR, "loss-coef-value",
      "a loss `coef` (or RampedLoss start/end) that is not finite non-negative numbers"),
+    ("PSI015", ERROR, "model-stage-arguments",
+     "PPLiteSeg `arm_out_chs` / `seg_head_inter_chs` of a length other than 1 or that of "
+     "`backbone_indices`"),
     ("PSI020", ERROR, "multilabel-num-classes",
      "AddMultiLabelAuxiliaryCategory with num_classes other than labels + 1"),
     ("PSI021", ERROR, "multilabel-aux-not-first",

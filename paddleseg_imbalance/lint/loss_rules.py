@@ -12,7 +12,7 @@ and a string in `coef` multiplies a loss to an empty value.
 import math
 import numbers
 
-from paddleseg_imbalance.lint.model_outputs import train_output_count
+from paddleseg_imbalance.lint.model_outputs import selected_backbone_stages, train_output_count
 from paddleseg_imbalance.lint.resolve import format_key
 
 # Losses whose `weight` is one weight per class (channel).
@@ -71,14 +71,22 @@ def loss_output_count(ctx):
     # Users mistake coef for class weights (PaddleSeg issue #2524).
     hint = ("; `coef` weights the model outputs, class weights go in the loss's `weight`"
             if len(coef) == ctx.num_classes() else "")
+    stages = selected_backbone_stages(model)
+    # One output per backbone stage: changing backbone_indices (e.g. to [1, 2, 3, 4] for
+    # PP-LiteSeg at stride 4) changes the number of losses needed.
+    model_name = (f"{model['type']} with backbone_indices {stages}" if stages is not None
+                  else model["type"])
+    heads = ("; the first output is the main head, the others auxiliary heads at coarser "
+             "strides (one per backbone_indices entry after the first)" if stages is not None
+             else "; the first output is the main head")
     yield ctx.finding(
         "PSI011", ("loss", "coef"),
-        f"{model['type']} returns {outputs} output{'s' if outputs > 1 else ''} in training "
+        f"{model_name} returns {outputs} output{'s' if outputs > 1 else ''} in training "
         f"but the loss config has {found}: PaddleSeg stops at the first iteration with "
         f"'The length of logits_list should equal to the types of loss config: {outputs} != "
         f"{len(coef)}'",
-        f"one loss per output: `coef: [{ones}]` with one type (PaddleSeg repeats it) or "
-        f"{outputs} types; the first output is the main head{hint}")
+        f"one loss per output: give `loss.types` {outputs} entries and `loss.coef` {outputs} "
+        f"values, or one type (PaddleSeg repeats it) with `coef: [{ones}]`{heads}{hint}")
 
 
 def _expected_weights(entry, num_classes):

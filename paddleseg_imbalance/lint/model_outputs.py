@@ -40,7 +40,15 @@ _AUXILIARY_FLAG = {
 }
 
 # Models with one output per selected backbone stage: {model: default backbone_indices}.
+# PPLiteSeg's stage 1 is STDC's stride-4 stage: `backbone_indices: [1, 2, 3, 4]` predicts
+# at 1/4 of the input and returns 4 logits (1/4 main, then 1/8, 1/16, 1/32 auxiliary).
 _PER_BACKBONE_STAGE = {"PPLiteSeg": [2, 3, 4], "MobileSeg": [1, 2, 3]}
+
+# Model arguments with one entry per backbone stage (or a single entry the model repeats),
+# with PaddleSeg's defaults: {model: {argument: default}}. PPLiteSeg asserts their lengths
+# when it is built ("The length of arm_out_chs and backbone_indices should be equal").
+PER_STAGE_ARGUMENTS = {"PPLiteSeg": {"arm_out_chs": [64, 96, 128],
+                                     "seg_head_inter_chs": [64, 64, 64]}}
 
 
 def _encnet(model_cfg):
@@ -74,8 +82,39 @@ def train_output_count(model_cfg):
         flag, default = _AUXILIARY_FLAG[name]
         return 1 + bool(model_cfg.get(flag, default))
     if name in _PER_BACKBONE_STAGE:
-        indices = model_cfg.get("backbone_indices", _PER_BACKBONE_STAGE[name])
+        indices = selected_backbone_stages(model_cfg)
         return len(indices) if isinstance(indices, list) else None
     if name in _COMPUTED:
         return _COMPUTED[name](model_cfg)
     return None
+
+
+def selected_backbone_stages(model_cfg):
+    """`backbone_indices` (PaddleSeg's default when absent) of a model with one output per
+    selected backbone stage, or None for other models."""
+    name = model_cfg.get("type")
+    if name not in _PER_BACKBONE_STAGE:
+        return None
+    return model_cfg.get("backbone_indices", _PER_BACKBONE_STAGE[name])
+
+
+# Backbones whose feature list holds one stage per halving, from 1/2 to 1/32 (PaddleSeg's
+# STDC `feat_channels`): stage i is at stride 2 ** (i + 1).
+_HALVING_BACKBONES = ("STDC1", "STDC2")
+
+
+def output_stride(model_cfg):
+    """The stride of the model's main logit map (input side / logit side), or None if unknown.
+
+    PPLiteSeg predicts its main logit from its first selected backbone stage
+    (`backbone_indices[0]`): [2, 3, 4] (the default) at 1/8, [1, 2, 3, 4] at 1/4.
+    """
+    backbone = model_cfg.get("backbone")
+    if model_cfg.get("type") != "PPLiteSeg" or not isinstance(backbone, dict) \
+            or backbone.get("type") not in _HALVING_BACKBONES:
+        return None
+    indices = selected_backbone_stages(model_cfg)
+    if not isinstance(indices, list) or not indices or not isinstance(indices[0], int) \
+            or isinstance(indices[0], bool) or not 0 <= indices[0] <= 4:
+        return None
+    return 2 ** (indices[0] + 1)
