@@ -32,6 +32,8 @@ setup(
         "pillow",
         "tqdm",
         "prettytable",
+        # structure widths (`stats`, lint PSI115); paddleseg needs it too.
+        "scipy",
     ],
     extras_require={
         "cpu": ["paddlepaddle>=2.6.2"],

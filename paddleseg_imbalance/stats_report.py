@@ -3,7 +3,10 @@
 For each class (each label of multi-label data): its share of the labelled pixels, the
 share of images that contain it, the share of random crops that contain it (see
 `analysis.crop_coverage`), and the class weights each method of `analysis.METHODS`
-recommends. Written as a table (stdout), `class_stats.json` and a log-scale bar chart
+recommends, and how thin the class is: the median local width of its structures, the
+share of its pixels on structures at most 3 px wide, and the coarsest output stride that
+can draw its median structure (see `analysis.structure_width`; not for class 0 of a
+class map, the background). Written as a table (stdout), `class_stats.json` and a log-scale bar chart
 `class_stats.png` in the output directory (default `output/stats/<config or list name>`).
 
 The dataset comes from a config (its `train_dataset`, or `val_dataset`, read as the
@@ -24,6 +27,7 @@ from prettytable import PrettyTable
 
 from paddleseg_imbalance.analysis import METHODS, class_weights
 from paddleseg_imbalance.analysis.crop_coverage import scan_labels
+from paddleseg_imbalance.analysis.structure_width import THIN_WIDTH
 from paddleseg_imbalance.engine.preflight import image_size
 from paddleseg_imbalance.label_value_maps import label_value_maps_from_config
 from paddleseg_imbalance.labels import read_label
@@ -140,6 +144,7 @@ class StatsReport:
     stats: object
     coverage: object
     weights: dict
+    widths: object = None
     notes: list = field(default_factory=list)
 
     def table(self):
@@ -147,6 +152,8 @@ class StatsReport:
         if self.coverage is not None:
             width, height = self.coverage.crop_size
             columns.append(f"crop share {width}x{height}")
+        if self.widths is not None:
+            columns += ["median width px", f"on <={THIN_WIDTH} px", "stride needed"]
         columns += [f"w {method}" for method in self.weights]
         table = PrettyTable(columns)
         stats = self.stats
@@ -156,10 +163,18 @@ class StatsReport:
                    f"{image_share[c]:.2%}"]
             if self.coverage is not None:
                 row.append(f"{self.coverage.share[c]:.2%}")
+            if self.widths is not None:
+                row += self._width_cells(c)
             row += [f"{weights[c]:.4g}" for weights in self.weights.values()]
             table.add_row(row)
         table.align = "r"
         return table
+
+    def _width_cells(self, c):
+        median = self.widths.median(c)
+        if median is None:
+            return ["-", "-", "-"]
+        return [f"{median:g}", f"{self.widths.thin_share(c):.2%}", self.widths.needed_stride(c)]
 
     def summary(self):
         """Lines under the table: images, ignored share, empty crops, notes."""
@@ -187,6 +202,7 @@ class StatsReport:
                 "counts": self.stats.to_json(),
                 "crops": self.coverage.to_json() if self.coverage is not None else None,
                 "weights": {method: w.tolist() for method, w in self.weights.items()},
+                "structure": self.widths.to_json() if self.widths is not None else None,
                 "notes": self.notes}
 
     def plot(self, path):
@@ -223,11 +239,13 @@ class StatsReport:
 
 
 def compute(inputs, crop_size=None, crops_per_image=20, seed=0, workers=None, progress=True):
-    """`StatsReport` of `inputs`: one pass over the labels, then the weights of each method."""
+    """`StatsReport` of `inputs`: one pass over the labels (counts, crops, structure widths),
+    then the weights of each method."""
     crop_size = crop_size or inputs.crop_size
-    stats, coverage = scan_labels([label for _, label in inputs.pairs], inputs.num_classes,
-                                  inputs.ignore_index, inputs.multilabel, crop_size,
-                                  crops_per_image, seed, workers, progress, inputs.value_maps)
+    stats, coverage, widths = scan_labels(
+        [label for _, label in inputs.pairs], inputs.num_classes, inputs.ignore_index,
+        inputs.multilabel, crop_size, crops_per_image, seed, workers, progress,
+        inputs.value_maps, widths=True)
     weights, notes = {}, []
     for method in METHODS:
         with warnings.catch_warnings(record=True) as caught:
@@ -238,7 +256,7 @@ def compute(inputs, crop_size=None, crops_per_image=20, seed=0, workers=None, pr
                 notes.append(f"no weights: {error}")
                 break
         notes += [str(w.message) for w in caught if str(w.message) not in notes]
-    return StatsReport(inputs, stats, coverage, weights, notes)
+    return StatsReport(inputs, stats, coverage, weights, widths, notes)
 
 
 def write(report, output_dir, plot=True):

@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from paddleseg_imbalance.analysis.class_stats import (ClassStats, count_label_array,
                                                       read_label_to_count)
+from paddleseg_imbalance.analysis.structure_width import StructureWidths, label_widths
 from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.label_value_maps import map_label_values
 from paddleseg_imbalance.labels import multilabel_to_hwc
@@ -223,7 +224,9 @@ def read_label_fast(path):
 
 
 def _scan_file(job):
-    index, path, num_classes, ignore_index, multilabel, crop_size, count, seed, value_maps = job
+    """(`ClassStats`, `CropCoverage` or None, `StructureWidths` or None) of one label file."""
+    (index, path, num_classes, ignore_index, multilabel, crop_size, count, seed, value_maps,
+     measure_widths) = job
     if multilabel:
         label = multilabel_to_hwc(read_label_to_count(path, value_maps), num_classes)
         stats = count_label_array(label, num_classes, ignore_index, multilabel=True)
@@ -233,20 +236,27 @@ def _scan_file(job):
             raise DataError(f"label file '{path}' has shape {label.shape}: expected a "
                              "single-channel class map (convert colour-coded labels to class "
                              "indices, or save them as palette PNGs)")
+    coverage = None
     if crop_size is None:
-        return (stats if multilabel else scan_class_map(label, num_classes, ignore_index)[0],
-                None)
-    rng = np.random.default_rng([seed, index])
-    if multilabel:
-        return stats, crop_hits(label, num_classes, crop_size, count, rng, ignore_index, True)
-    windows = crop_windows(label.shape[0], label.shape[1], crop_size, count, rng)
-    stats, present = scan_class_map(label, num_classes, ignore_index, windows)
-    return stats, CropCoverage.from_presence(present, crop_size)
+        stats = stats if multilabel else scan_class_map(label, num_classes, ignore_index)[0]
+    else:
+        rng = np.random.default_rng([seed, index])
+        if multilabel:
+            coverage = crop_hits(label, num_classes, crop_size, count, rng, ignore_index, True)
+        else:
+            windows = crop_windows(label.shape[0], label.shape[1], crop_size, count, rng)
+            stats, present = scan_class_map(label, num_classes, ignore_index, windows)
+            coverage = CropCoverage.from_presence(present, crop_size)
+    widths = label_widths(label, num_classes, multilabel, stats.pixel_counts) \
+        if measure_widths else None
+    return stats, coverage, widths
 
 
 def scan_labels(label_paths, num_classes, ignore_index=255, multilabel=False, crop_size=None,
-                crops_per_image=20, seed=0, workers=None, progress=True, value_maps=()):
-    """(`ClassStats`, `CropCoverage` or None) over `label_paths`, each file read once.
+                crops_per_image=20, seed=0, workers=None, progress=True, value_maps=(),
+                widths=False):
+    """(`ClassStats`, `CropCoverage` or None) over `label_paths`, each file read once; with
+    `widths`, (`ClassStats`, `CropCoverage` or None, `StructureWidths`).
 
     Args:
         label_paths: label files (class maps, multi-label strips or `.npy`).
@@ -261,24 +271,29 @@ def scan_labels(label_paths, num_classes, ignore_index=255, multilabel=False, cr
         progress: show a tqdm progress bar.
         value_maps: the transforms' label-value steps, applied to each label first
             (see `label_value_maps`).
+        widths: also measure each class's structure widths (see `structure_width`).
     """
     jobs = [(index, str(path), num_classes, ignore_index, multilabel, crop_size,
-             crops_per_image, seed, tuple(value_maps)) for index, path in enumerate(label_paths)]
+             crops_per_image, seed, tuple(value_maps), widths)
+            for index, path in enumerate(label_paths)]
     stats = ClassStats.empty(num_classes, multilabel)
     coverage = CropCoverage.empty_for(num_classes, crop_size) if crop_size else None
+    total_widths = StructureWidths.empty(num_classes, multilabel)
     workers = workers or os.cpu_count() or 1
     bar = dict(total=len(jobs), disable=not progress, desc="reading labels")
 
     def add(results):
-        nonlocal stats, coverage
-        for file_stats, file_coverage in tqdm(results, **bar):
+        nonlocal stats, coverage, total_widths
+        for file_stats, file_coverage, file_widths in tqdm(results, **bar):
             stats = stats + file_stats
             if coverage is not None:
                 coverage = coverage + file_coverage
+            if widths:
+                total_widths = total_widths + file_widths
 
     if workers == 1 or len(jobs) < 2:
         add(map(_scan_file, jobs))
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
             add(pool.map(_scan_file, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
-    return stats, coverage
+    return (stats, coverage, total_widths) if widths else (stats, coverage)
