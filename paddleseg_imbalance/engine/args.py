@@ -96,7 +96,17 @@ def _add_multilabel_options(parser, threshold_help):
                         help="Multi-label model: a sigmoid per output channel. On by itself "
                              "when the config uses MultiLabelDataset or "
                              "AddMultiLabelAuxiliaryCategory.")
-    parser.add_argument("--threshold", type=probability, default=0.5, help=threshold_help)
+    parser.add_argument("--threshold", type=probability, default=None,
+                        help=threshold_help + " Default 0.5.")
+
+
+def _add_decision_threshold_options(parser, tool):
+    parser.add_argument("--thresholds", default=None, metavar="PATH",
+                        help="thresholds.json written by `val.py --sweep_thresholds`: "
+                             f"{tool} with the tuned threshold of each label (multi-label), "
+                             "or foreground where softmax[1] > threshold (binary, 2 classes; "
+                             "--threshold T does the same with one number). Default: argmax "
+                             "(single-label), 0.5 (multi-label).")
 
 
 def train_parser():
@@ -151,6 +161,10 @@ def val_parser():
                         help="Draw the K val images with the lowest foreground IoU.")
     _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
                                     "sigmoid(logit) > threshold.")
+    parser.add_argument("--sweep_thresholds", action="store_true",
+                        help="Binary or multi-label model: also sweep the foreground "
+                             "threshold in the same pass (the ThresholdSweep evaluator) and "
+                             "write eval/thresholds.json, for predict/export --thresholds.")
     _add_inference_options(parser, flip_default=False)
     return parser
 
@@ -170,6 +184,7 @@ def predict_parser():
                         help="Colour map as R G B triples, one per class.")
     _add_multilabel_options(parser, "Multi-label masks: a pixel has a label where "
                                     "sigmoid(logit) > threshold.")
+    _add_decision_threshold_options(parser, "predict")
     return parser
 
 
@@ -187,11 +202,15 @@ def export_parser():
                         choices=["argmax", "softmax", "none", "threshold", "sigmoid"],
                         help="Operator appended to the model output. Single-label: argmax "
                              "(default, int32 class map), softmax or none (logits). "
+                             "Binary with --threshold(s): threshold (then the default, "
+                             "int32 0/1 where softmax[1] > threshold). "
                              "Multi-label: threshold (default, int32 0/1 per label), "
                              "sigmoid (probability per label) or none (all logits); "
                              "threshold and sigmoid leave the background channel out.")
-    _add_multilabel_options(parser, "Multi-label export with --output_op threshold: a "
-                                    "pixel has a label where sigmoid(logit) > threshold.")
+    _add_multilabel_options(parser, "With --output_op threshold: a pixel has a label where "
+                                    "sigmoid(logit) > threshold (multi-label), is foreground "
+                                    "where softmax[1] > threshold (binary).")
+    _add_decision_threshold_options(parser, "export (--output_op threshold)")
     parser.add_argument("--format", default="paddle", choices=["paddle", "onnx"],
                         help="onnx: also convert the exported model to model.onnx with "
                              "paddle2onnx (pip install \"paddleseg-imbalance[onnx]\").")

@@ -7,8 +7,10 @@ and `deploy.yaml` naming them with the val transforms.
 A multi-label model (`--use_multilabel`, or a multi-label config) is exported with
 `--output_op threshold` by default: sigmoid and `--threshold` inside the graph, output
 (N, C, H, W) int32 0/1 for the C labels, the auxiliary background channel left out;
-`sigmoid` gives the probabilities instead. `--format onnx` converts the exported model to
-`model.onnx` with paddle2onnx.
+`sigmoid` gives the probabilities instead. `--thresholds` (the thresholds.json of
+`val.py --sweep_thresholds`) puts a tuned threshold per label into the graph; for a binary
+model it (or `--threshold`) makes the output a 0/1 class map where softmax[1] > t.
+`--format onnx` converts the exported model to `model.onnx` with paddle2onnx.
 """
 import inspect
 import os
@@ -21,9 +23,10 @@ from paddleseg.utils import logger
 from paddleseg_imbalance.engine.args import export_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
+from paddleseg_imbalance.engine.decision_thresholds import (decision_thresholds,
+                                                            output_channels)
 from paddleseg_imbalance.engine.multilabel import (AUXILIARY_TRANSFORM, auxiliary_channels,
-                                                   checked_threshold, is_multilabel,
-                                                   label_names)
+                                                   is_multilabel, label_names)
 from paddleseg_imbalance.engine.session import Session
 
 SINGLE_LABEL_OUTPUT_OPS = ("argmax", "softmax", "none")
@@ -34,17 +37,22 @@ _ONNX_OPSET = 11
 
 
 class OutputOp(paddle.nn.Layer):
-    """The model's first output, followed by argmax (int32 class map), softmax, or nothing;
-    for a multi-label model, by threshold (int32 0/1 where sigmoid(logit) > `threshold`) or
-    sigmoid, on the label channels only (from `first_label` on: the background channel 0
-    of AddMultiLabelAuxiliaryCategory is left out)."""
+    """The model's first output, followed by argmax (int32 class map), softmax, or nothing.
+    A binary model can end in threshold instead: int32 class map, 1 where softmax[1] >
+    `thresholds[0]`. A multi-label model ends in threshold (int32 0/1 where sigmoid(logit)
+    > its label's threshold, `thresholds` one per label) or sigmoid, on the label channels
+    only (from `first_label` on: the background channel 0 of
+    AddMultiLabelAuxiliaryCategory is left out)."""
 
-    def __init__(self, model, output_op, threshold=0.5, first_label=0):
+    def __init__(self, model, output_op, thresholds=(0.5,), first_label=0, multilabel=False):
         super().__init__()
         self.model = model
         self.output_op = output_op
-        self.threshold = threshold
+        self.multilabel = multilabel
         self.first_label = first_label
+        # A (1, labels, 1, 1) constant, saved with the parameters: one threshold per label.
+        self.register_buffer("thresholds", paddle.to_tensor(
+            [float(t) for t in thresholds], dtype="float32").reshape([1, -1, 1, 1]))
 
     def forward(self, x):
         logit = self.model(x)[0]
@@ -52,27 +60,40 @@ class OutputOp(paddle.nn.Layer):
             return paddle.argmax(logit, axis=1, dtype="int32")
         if self.output_op == "softmax":
             return paddle.nn.functional.softmax(logit, axis=1)
+        if self.output_op == "threshold" and not self.multilabel:
+            foreground = F.softmax(logit, axis=1)[:, 1:2] > self.thresholds
+            return foreground.astype("int32").squeeze(1)
         if self.output_op in ("threshold", "sigmoid"):
             probability = F.sigmoid(logit[:, self.first_label:])
             if self.output_op == "sigmoid":
                 return probability
-            return (probability > self.threshold).astype("int32")
+            return (probability > self.thresholds).astype("int32")
         return logit
 
 
-def resolve_output_op(requested, multilabel):
+def resolve_output_op(requested, multilabel, thresholded=False):
     """The `--output_op` to use: the request, or the default for the kind of model
-    (argmax, or threshold for multi-label); `ConfigError` for one of the other kind."""
+    (argmax; threshold for multi-label, or for a binary model given a threshold);
+    `ConfigError` for one of the other kind, or argmax/softmax/none beside a binary
+    model's threshold (which they would ignore)."""
     if requested is None:
-        return "threshold" if multilabel else "argmax"
+        return "threshold" if multilabel or thresholded else "argmax"
     allowed = MULTILABEL_OUTPUT_OPS if multilabel else SINGLE_LABEL_OUTPUT_OPS
+    if thresholded and not multilabel:
+        allowed = ("threshold",)
     if requested not in allowed:
+        if thresholded and not multilabel:
+            raise ConfigError(f"--output_op {requested} ignores the foreground threshold "
+                              "given by --threshold/--thresholds: use --output_op threshold "
+                              "(or leave it out), or drop the threshold flag.")
         kind = "multi-label" if multilabel else "single-label"
         raise ConfigError(f"--output_op {requested} does not fit a {kind} model; use one of "
                           f"{', '.join(allowed)}" + (" (the config is multi-label: "
                                                      "MultiLabelDataset or "
                                                      "AddMultiLabelAuxiliaryCategory)."
-                                                     if multilabel else "."))
+                                                     if multilabel else
+                                                     "; threshold with a binary model's "
+                                                     "--threshold/--thresholds."))
     return requested
 
 
@@ -137,20 +158,20 @@ def run(args):
     if not args.no_lint:
         lint_before_run(args)
     session = Session(args)
-    img_channels = session.config.val_dataset_cfg.get("img_channels", 3)
+    config = session.config
+    img_channels = config.val_dataset_cfg.get("img_channels", 3)
     check_input_channels(args.input_shape, img_channels)
+    multilabel = args.use_multilabel or is_multilabel(config)
+    thresholds = decision_thresholds(args, config, multilabel)
+    output_op = resolve_output_op(args.output_op, multilabel, thresholds is not None)
     model = session.load_weights(args.model_path) if args.model_path else session.model
     if not args.model_path:
         logger.warning("No --model_path: exporting randomly initialised weights.")
     model.eval()
-    config = session.config
-    multilabel = args.use_multilabel or is_multilabel(config)
-    output_op = resolve_output_op(args.output_op, multilabel)
-    threshold = checked_threshold(args.threshold) if multilabel else None
     first_label = len(auxiliary_channels(config)) if multilabel else 0
     shape = args.input_shape or [-1, img_channels, -1, -1]
     static = paddle.jit.to_static(
-        OutputOp(model, output_op, threshold, first_label),
+        OutputOp(model, output_op, thresholds or (0.5,), first_label, multilabel),
         input_spec=[paddle.static.InputSpec(shape=shape, dtype="float32", name="x")])
     os.makedirs(args.save_dir, exist_ok=True)
     paddle.jit.save(static, os.path.join(args.save_dir, "model"))
@@ -164,11 +185,12 @@ def run(args):
             "output_dtype": "int32" if output_op in ("argmax", "threshold") else "float32",
         }
     }
+    if output_op == "threshold" or multilabel:
+        # One number where every label has the same threshold, else one per label.
+        deploy["Deploy"]["threshold"] = (thresholds[0] if len(set(thresholds)) == 1
+                                         else thresholds)
     if multilabel:
-        num_classes = config.val_dataset_cfg.get("num_classes",
-                                                 config.model_cfg.get("num_classes"))
-        deploy["Deploy"].update(labels=label_names(config, num_classes - first_label),
-                                threshold=threshold)
+        deploy["Deploy"]["labels"] = label_names(config, output_channels(config) - first_label)
     if args.format == "onnx":
         deploy["Deploy"]["onnx_model"] = os.path.basename(
             export_onnx(args.save_dir, deploy["Deploy"]["model"]))

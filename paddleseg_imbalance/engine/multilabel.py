@@ -157,8 +157,14 @@ def multilabel_evaluation_options(args, config):
                 skip_channels=auxiliary_channels(config))
 
 
+DEFAULT_THRESHOLD = 0.5
+
+
 def checked_threshold(threshold):
-    """`--threshold` if it is a probability strictly between 0 and 1, else `ConfigError`."""
+    """`--threshold` if it is a probability strictly between 0 and 1 (None: the default
+    0.5), else `ConfigError`."""
+    if threshold is None:
+        return DEFAULT_THRESHOLD
     if not 0 < threshold < 1:
         raise ConfigError(f"--threshold {threshold}: a pixel is positive where "
                           "sigmoid(logit) > threshold; give a probability in (0, 1), "

@@ -2,8 +2,11 @@
 
 A multi-label model (`--use_multilabel`, or a multi-label config) gets its own writer,
 `predict_multilabel`: per image, one binary mask per label and a colour overlay, with the
-background channel of AddMultiLabelAuxiliaryCategory left out.
+background channel of AddMultiLabelAuxiliaryCategory left out. `--thresholds` (the
+thresholds.json of `val.py --sweep_thresholds`) or `--threshold` sets the decision rule:
+per label for a multi-label model, softmax[1] > t for a binary one (default argmax).
 """
+import math
 import os
 
 import cv2
@@ -19,8 +22,8 @@ from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.model_loading import check_model_path
-from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, checked_threshold,
-                                                   is_multilabel, label_names)
+from paddleseg_imbalance.engine.decision_thresholds import decision_thresholds
+from paddleseg_imbalance.engine.multilabel import auxiliary_channels, is_multilabel, label_names
 from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.engine.val import inference_options
@@ -42,18 +45,45 @@ def run(args):
         raise ConfigError(f"--image_path '{args.image_path}' holds no images (.jpg, .jpeg, "
                           ".png or .bmp).") from error
     check_file_list([(path, None) for path in image_list], "--image_path")
+    multilabel = args.use_multilabel or is_multilabel(session.config)
+    thresholds = decision_thresholds(args, session.config, multilabel)
     transforms = Compose(session.builder.val_transforms)
     options = inference_options(args, session.config, "aug_pred")
+    if thresholds is not None and not multilabel and options.get("aug_pred"):
+        raise ConfigError("--aug_pred averages softmax probabilities over scales and flips, "
+                          "which a binary foreground threshold (--threshold/--thresholds) "
+                          "cannot be applied inside; leave one of them out.")
     model = session.load_weights(args.model_path)
-    if args.use_multilabel or is_multilabel(session.config):
+    if multilabel:
         predict_multilabel(model, session.config, transforms, image_list, image_dir,
-                           args.save_dir, args.threshold, args.custom_color, **options)
+                           args.save_dir, thresholds, args.custom_color, **options)
         return image_list
-    # PaddleSeg's predict loads `model_path` again (every parameter: checked above).
-    predict(model, model_path=args.model_path, transforms=transforms,
-            image_list=image_list, image_dir=image_dir, save_dir=args.save_dir,
-            custom_color=args.custom_color, **options)
+    hook = None
+    if thresholds is not None:
+        logger.info(f"Binary prediction: foreground where softmax[1] > {thresholds[0]}.")
+        hook = model.register_forward_post_hook(foreground_threshold_hook(thresholds[0]))
+    try:
+        # PaddleSeg's predict loads `model_path` again (every parameter: checked above).
+        predict(model, model_path=args.model_path, transforms=transforms,
+                image_list=image_list, image_dir=image_dir, save_dir=args.save_dir,
+                custom_color=args.custom_color, **options)
+    finally:
+        if hook is not None:
+            hook.remove()
     return image_list
+
+
+def foreground_threshold_hook(threshold):
+    """A forward post-hook that makes the argmax of a binary model's logits mean
+    softmax[1] > `threshold`: it adds log(t / (1 - t)) to the background logit, since
+    softmax[1] > t exactly where logit1 - logit0 > log(t / (1 - t)). A constant added to a
+    channel survives PaddleSeg's bilinear resizing and sliding-window averaging unchanged."""
+    shift = math.log(threshold / (1 - threshold))
+
+    def shift_background(layer, inputs, outputs):
+        logit = outputs[0]
+        return [paddle.concat([logit[:, :1] + shift, logit[:, 1:]], axis=1), *outputs[1:]]
+    return shift_background
 
 
 # The image's share of an overlay pixel that has a label (PaddleSeg's overlays use 0.6).
@@ -74,15 +104,15 @@ def _write(path, image):
 
 
 def predict_multilabel(model, config, transforms, image_list, image_dir, save_dir,
-                       threshold=0.5, custom_color=None, aug_pred=False, scales=1.0,
+                       thresholds=(0.5,), custom_color=None, aug_pred=False, scales=1.0,
                        flip_horizontal=False, flip_vertical=False, is_slide=False,
                        stride=None, crop_size=None):
     """Predict a multi-label model on `image_list` and write, for each image (path `rel`
     below `image_dir`):
 
     - ``save_dir/masks/<label name>/<rel stem>.png``: one uint8 mask per label, 255 where
-      sigmoid(logit) > `threshold`, else 0 (viewable as is; the plugin reads 0/255 masks
-      back as binary labels);
+      sigmoid(logit) > its threshold (`thresholds`: one per label, or one for all), else 0
+      (viewable as is; the plugin reads 0/255 masks back as binary labels);
     - ``save_dir/added_prediction/<rel>``: the image with each label's pixels tinted in
       its colour (PaddleSeg's colour map, or `custom_color` R G B triples indexed by
       output channel).
@@ -90,14 +120,14 @@ def predict_multilabel(model, config, transforms, image_list, image_dir, save_di
     The auxiliary background channel is in neither. Images are shared among ranks as in
     PaddleSeg's predict. The other arguments are PaddleSeg's inference options.
     """
-    threshold = checked_threshold(threshold)
     skipped = auxiliary_channels(config)
     colours = np.array(get_color_map_list(256, custom_color=custom_color),
                        np.float32).reshape(-1, 3)[:, ::-1]  # RGB to BGR
     rank, nranks = paddle.distributed.get_rank(), paddle.distributed.get_world_size()
     images = image_list[rank::nranks]
     model.eval()
-    logger.info(f"Predicting {len(images)} images (multi-label, threshold {threshold})...")
+    logger.info(f"Predicting {len(images)} images (multi-label, thresholds "
+                f"{list(thresholds)})...")
     bar = progbar.Progbar(target=len(images), verbose=1)
     with paddle.no_grad():
         for step, image_path in enumerate(images):
@@ -112,14 +142,15 @@ def predict_multilabel(model, config, transforms, image_list, image_dir, save_di
                 _, logit = infer.inference(model, image, trans_info=data["trans_info"],
                                            is_slide=is_slide, stride=stride,
                                            crop_size=crop_size)
-            positive = (F.sigmoid(logit.astype("float32")) > threshold).numpy()[0]
-            channels = [c for c in range(positive.shape[0]) if c not in skipped]
+            probability = F.sigmoid(logit.astype("float32")).numpy()[0]
+            channels = [c for c in range(probability.shape[0]) if c not in skipped]
             names = label_names(config, len(channels))
+            positive = probability[channels] > np.reshape(
+                np.broadcast_to(thresholds, len(channels)), (-1, 1, 1))
             relative = _relative_path(image_path, image_dir)
             stem = os.path.splitext(relative)[0]
             overlay = cv2.imread(image_path, cv2.IMREAD_COLOR).astype(np.float32)
-            for channel, name in zip(channels, names):
-                mask = positive[channel]
+            for channel, name, mask in zip(channels, names, positive):
                 _write(os.path.join(save_dir, "masks", name, stem + ".png"),
                        mask.astype(np.uint8) * 255)
                 overlay[mask] = (_IMAGE_WEIGHT * overlay[mask]

@@ -2,7 +2,8 @@
 
 The config's `evaluators:` list chooses them (default: SegMetrics and
 DegenerateResultCheck); `class_names:` names the classes in tables and files. Results go
-to `<save_dir>/eval/latest.json` (and the evaluators' files beside it).
+to `<save_dir>/eval/latest.json` (and the evaluators' files beside it). `--sweep_thresholds`
+adds `ThresholdSweep` (binary and multi-label models): `<save_dir>/eval/thresholds.json`.
 """
 import inspect
 import os
@@ -12,10 +13,13 @@ from paddleseg.utils import logger
 from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
+from paddleseg_imbalance.engine.decision_thresholds import output_channels
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
-from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
+from paddleseg_imbalance.engine.multilabel import is_multilabel, multilabel_evaluation_options
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.evaluation import build_evaluators, evaluate
+from paddleseg_imbalance.evaluation import (ThresholdSweep, build_evaluators,
+                                            default_evaluators, evaluate)
+from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable
 
 _EVALUATE_OPTIONS = {name for name, parameter in inspect.signature(evaluate).parameters.items()
                      if parameter.kind == parameter.KEYWORD_ONLY}
@@ -36,11 +40,13 @@ def inference_options(args, config, aug_flag):
     return options
 
 
-def evaluation_options(config, test_config):
+def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=False):
     """`evaluate` keyword arguments from a config: evaluators, class names, test_config.
 
     Checked here, before any training or inference: a `test_config` key that evaluation
-    does not take, or an `evaluators:` entry that cannot be built, is a `ConfigError`.
+    does not take, an `evaluators:` entry that cannot be built, or a threshold sweep of a
+    model that is neither binary nor multi-label (`multilabel`: default from the config)
+    is a `ConfigError`. `sweep_thresholds` adds a `ThresholdSweep` (`--sweep_thresholds`).
     """
     unknown = sorted(set(test_config) - _EVALUATE_OPTIONS)
     if unknown:
@@ -52,6 +58,18 @@ def evaluation_options(config, test_config):
             evaluators = build_evaluators(evaluators)
         except ValueError as error:
             raise ConfigError(f"`evaluators`: {error}") from error
+    sweeps = [e for e in evaluators or [] if isinstance(e, ThresholdSweep)]
+    if sweep_thresholds and not sweeps:
+        evaluators = (default_evaluators() if evaluators is None else evaluators)
+        sweeps = [ThresholdSweep()]
+        evaluators.append(sweeps[0])
+    if sweeps:
+        try:
+            check_sweepable(output_channels(config),
+                            is_multilabel(config) if multilabel is None else multilabel)
+        except ValueError as error:
+            where = "--sweep_thresholds" if sweep_thresholds else "`evaluators`"
+            raise ConfigError(f"{where}: {error}") from error
     return dict(evaluators=evaluators, class_names=config.dic.get("class_names"),
                 **test_config)
 
@@ -66,8 +84,10 @@ def run(args):
     val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
     gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
+    multilabel = args.use_multilabel or is_multilabel(session.config)
     options = evaluation_options(session.config,
-                                 inference_options(args, session.config, "aug_eval"))
+                                 inference_options(args, session.config, "aug_eval"),
+                                 multilabel, args.sweep_thresholds)
     options.update(multilabel_evaluation_options(args, session.config))
     if gallery is not None and options.get("use_multilabel"):
         raise ConfigError("--save_errors draws single-label errors (one class per pixel); "

@@ -2,7 +2,7 @@
 
 `evaluate(model, dataset, ...)` runs a model over a val dataset and returns an
 `EvaluationResult`; importing this package registers `SegMetrics`,
-`ConfusionMatrixReport` and `DegenerateResultCheck` into `EVALUATORS`.
+`ConfusionMatrixReport`, `DegenerateResultCheck` and `ThresholdSweep` into `EVALUATORS`.
 """
 from paddleseg_imbalance.evaluation.manager import EVALUATORS
 from paddleseg_imbalance.evaluation.confusion import ConfusionMatrix, MultiLabelConfusion
@@ -13,6 +13,7 @@ from paddleseg_imbalance.evaluation.evaluators import (ConfusionMatrixReport,
                                                        DegenerateResultCheck, Evaluator,
                                                        SegMetrics, build_evaluators,
                                                        default_evaluators)
+from paddleseg_imbalance.evaluation.threshold_sweep import ThresholdSweep
 from paddleseg_imbalance.evaluation.evaluate import (EvaluationResult, evaluate,
                                                      log_to_visualdl, summarize)
 
@@ -20,6 +21,6 @@ __all__ = [
     "EVALUATORS", "ConfusionMatrix", "MultiLabelConfusion", "ClassScores",
     "SegmentationMetrics", "MultiLabelMetrics", "cohen_kappa", "segmentation_metrics",
     "multilabel_metrics", "Evaluator", "SegMetrics", "ConfusionMatrixReport",
-    "DegenerateResultCheck", "build_evaluators", "default_evaluators", "EvaluationResult",
-    "evaluate", "summarize", "log_to_visualdl",
+    "DegenerateResultCheck", "ThresholdSweep", "build_evaluators", "default_evaluators",
+    "EvaluationResult", "evaluate", "summarize", "log_to_visualdl",
 ]

@@ -23,6 +23,8 @@ from paddleseg_imbalance.evaluation.evaluators import (build_evaluators, default
                                                        eval_dir)
 from paddleseg_imbalance.evaluation.metrics import (MultiLabelMetrics, SegmentationMetrics,
                                                     multilabel_metrics, segmentation_metrics)
+from paddleseg_imbalance.evaluation.threshold_sweep import (foreground_probabilities,
+                                                            scored_channels)
 
 
 @dataclasses.dataclass
@@ -139,7 +141,8 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
     last round with repeated samples when ``len(dataset)`` is not a multiple of the number
     of ranks; those are skipped, so any number of ranks gives the counts of one. The
     counts are all-reduced once; then `summarize` runs (metrics, evaluators, JSON on rank
-    0, VisualDL scalars).
+    0, VisualDL scalars). Evaluators with ``needs_probabilities`` (`ThresholdSweep`) also
+    get each sample's foreground probabilities; without one, none are computed.
 
     Args:
         model (paddle.nn.Layer): returns a list of logits, the first (N, C, H, W) is used.
@@ -170,6 +173,11 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
         confusion = MultiLabelConfusion(num_classes, ignore_index, threshold, skip_channels)
     else:
         confusion = ConfusionMatrix(num_classes, ignore_index)
+    evaluators = default_evaluators() if evaluators is None else build_evaluators(evaluators)
+    probability_evaluators = [e for e in evaluators if getattr(e, "needs_probabilities", False)]
+    channels = scored_channels(num_classes, use_multilabel, skip_channels)
+    for evaluator in probability_evaluators:
+        evaluator.begin(num_classes, channels, ignore_index, use_multilabel)
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=1, shuffle=False,
                                                 drop_last=False)
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
@@ -203,11 +211,18 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
                 if use_multilabel:
                     pred = F.sigmoid(logit.astype("float32"))
                 confusion.update(pred, data["label"])
+                if probability_evaluators:
+                    probabilities, labels = foreground_probabilities(
+                        logit, data["label"], channels, use_multilabel, summed_softmax=aug_eval)
+                    for evaluator in probability_evaluators:
+                        evaluator.update(probabilities, labels)
                 if on_sample is not None:
                     on_sample(step * nranks + rank, pred, data["label"])
             if print_detail and rank == 0:
                 bar.update(step + 1)
     confusion.all_reduce()
+    for evaluator in probability_evaluators:
+        evaluator.all_reduce()
 
     if class_names is None:
         class_names = getattr(dataset, "class_names", None)

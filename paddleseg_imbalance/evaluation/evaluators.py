@@ -3,7 +3,11 @@
 Each evaluator is called once per evaluation with the `EvaluationResult` (the confusion
 counts, summed over ranks, and the metrics computed from them once) and returns a dict
 that is merged into the evaluation JSON. Evaluators do not see images: anything they need
-must follow from the counts, so adding one costs nothing per sample.
+must follow from the counts, so adding one costs nothing per sample. The exception is an
+evaluator with ``needs_probabilities = True`` (`ThresholdSweep`): `evaluate` calls its
+``begin(num_classes, channels, ignore_index, multilabel)``, then ``update(probabilities,
+labels)`` per sample with the foreground probabilities of the swept channels, and
+``all_reduce()`` once, before calling it with the result.
 
     evaluators:
       - type: SegMetrics                # per-class table and summary line
