@@ -1,6 +1,6 @@
 """The `paddleseg-imbalance` console script.
 
-    paddleseg-imbalance demo-data DIR [--size 128 --num-train 64 --num-val 16 --seed 0]
+    paddleseg-imbalance demo-data DIR [--kind both|binary|multilabel|cracks] [--size 128 ...]
     paddleseg-imbalance lint CONFIG [--scan-data] [--format text|json] [--strict]
     paddleseg-imbalance stats CONFIG | --dataset-root DIR --file-list LIST --num-classes N
     paddleseg-imbalance train|val|predict|export --config CONFIG [PaddleSeg's flags]
@@ -46,15 +46,21 @@ def _add_demo_data(subparsers):
     parser = subparsers.add_parser(
         "demo-data", help="Write the imbalanced demo datasets (binary and multi-label).",
         description="Write PaddleSeg-format demo datasets: thin roads and small buildings, "
-                    "about 2 %% of the pixels, on textured ground. Deterministic per seed.")
+                    "about 2 %% of the pixels, on textured ground (DIR/binary, "
+                    "DIR/multilabel), or with --kind cracks thin cracks, about 1.5 %% of the "
+                    "pixels, on pavement (DIR/cracks). Deterministic per seed.")
     parser.add_argument("dir", help="Target directory (e.g. data/demo).")
-    parser.add_argument("--kind", default="both", choices=["binary", "multilabel", "both"])
+    parser.add_argument("--kind", default="both",
+                        choices=["binary", "multilabel", "both", "cracks"],
+                        help="both: binary/ and multilabel/ (roads and buildings); cracks: "
+                             "cracks/, a binary dataset of another thin structure "
+                             "(default: %(default)s)")
     parser.add_argument("--size", type=int, default=128, help="Image side in pixels.")
     parser.add_argument("--num-train", type=int, default=64, help="Training images.")
     parser.add_argument("--num-val", type=int, default=16, help="Validation images.")
     parser.add_argument("--seed", type=int, default=0, help="Random seed.")
     parser.add_argument("--force", action="store_true",
-                        help="Rewrite binary/ and multilabel/ in a non-empty DIR.")
+                        help="Rewrite the subdirectories --kind writes in a non-empty DIR.")
     parser.set_defaults(handler=demo_data)
 
 

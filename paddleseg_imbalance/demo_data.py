@@ -1,9 +1,12 @@
-"""The embedded demo dataset: thin roads and small buildings on textured ground.
+"""The embedded demo datasets: thin roads and small buildings on textured ground, or cracks.
 
 `write_demo_dataset` (and `paddleseg-imbalance demo-data DIR`) writes two PaddleSeg-format
 datasets built from the same synthetic aerial-style images, about 2 % of whose pixels are
 foreground. A model that predicts background everywhere scores 98 % pixel accuracy on them,
 yet the foreground is learnable from local colour and shape: that is the point of the demo.
+``kind="cracks"`` writes a second kind of thin structure instead: dark, jagged, branching
+crack-like curves 1-5 px wide (about 1.5 % of the pixels) on a grainy pavement texture,
+so that a recipe for thin foreground can be checked on more than one kind of data.
 
 Layout under ``root`` (``S`` is ``size``)::
 
@@ -16,6 +19,9 @@ Layout under ``root`` (``S`` is ``size``)::
         images/...                  the same images as binary/
         labels/...                  single channel uint8, S x 2S, values 0/1: label c
                                     (0 road, 1 built_up) fills columns [c*S, (c+1)*S)
+        train.txt, val.txt, dataset.json, README.txt
+    root/cracks/                    only with kind "cracks": the binary layout, other images,
+        images/, labels/ ...        labels 0 background, 1 crack
         train.txt, val.txt, dataset.json, README.txt
 
 ``road`` marks asphalt and dirt roads; ``built_up`` marks buildings and the paved band
@@ -36,7 +42,8 @@ import numpy as np
 
 LABEL_NAMES = ("road", "built_up")
 BINARY_CLASSES = ("background", "foreground")
-KINDS = ("binary", "multilabel", "both")
+CRACK_CLASSES = ("background", "crack")
+KINDS = ("binary", "multilabel", "both", "cracks")
 SPLITS = ("train", "val")
 MIN_SIZE = 32
 
@@ -57,6 +64,16 @@ _ROADS_PER_128 = 0.8
 _BUILDINGS_PER_128 = 4.0
 _ASPHALT_PROB = 0.5
 _STEP = 3.0  # road centreline sampling step, pixels
+
+# Cracks: rates per 128 x 128 pixels as for the roads; they set the share (about 1.5 %).
+_PAVEMENTS = ((150, 148, 142), (112, 110, 108), (178, 172, 160))  # concrete, asphalt, light
+_EMPTY_CRACK_IMAGE_PROB = 0.1
+_CRACKS_PER_128 = 1.5
+_BRANCHES_PER_CRACK = 0.8
+_CRACK_WIDTHS = (1, 2, 3, 4, 5)
+_CRACK_WIDTH_PROBS = (0.3, 0.3, 0.2, 0.12, 0.08)
+_STAINS_PER_128 = 2.0  # dark blobs that look like cracks in colour but not in shape
+_CRACK_STEP = 2.0
 
 
 def make_sample(rng, size=128):
@@ -80,6 +97,17 @@ def make_sample(rng, size=128):
     return _sensor(rng, image), labels
 
 
+def make_crack_sample(rng, size=128):
+    """Draw one crack sample: ``(image, labels)`` as `make_sample` returns them, with one
+    label channel, ``crack``."""
+    image = _pavement(rng, size)
+    labels = np.zeros((size, size, 1), np.uint8)
+    if rng.random() >= _EMPTY_CRACK_IMAGE_PROB:
+        for _ in range(max(1, rng.poisson(_CRACKS_PER_128 * size / 128))):
+            _draw_crack(rng, image, labels)
+    return _sensor(rng, image), labels
+
+
 def binary_label(labels):
     """(H, W, C) 0/1 labels -> (H, W) uint8 binary mask: 1 where any label is set."""
     return labels.max(axis=-1).astype(np.uint8)
@@ -96,10 +124,11 @@ def write_demo_dataset(root, kind="both", size=128, num_train=64, num_val=16, se
 
     Args:
         root (str | Path): target directory; created if missing. It must be empty unless
-            ``force`` is true, in which case only ``root/binary`` and ``root/multilabel``
-            (those that ``kind`` writes) are deleted and rewritten; nothing else in ``root``
-            is touched.
-        kind (str): ``"binary"``, ``"multilabel"`` or ``"both"``.
+            ``force`` is true, in which case only the subdirectories that ``kind`` writes
+            (``binary``, ``multilabel``, ``cracks``) are deleted and rewritten; nothing
+            else in ``root`` is touched.
+        kind (str): ``"binary"``, ``"multilabel"``, ``"both"`` (those two) or
+            ``"cracks"``.
         size (int): image side in pixels (>= 32).
         num_train, num_val (int): number of images per split (>= 1).
         seed (int): non-negative seed; the same seed writes byte-identical files.
@@ -118,7 +147,7 @@ def write_demo_dataset(root, kind="both", size=128, num_train=64, num_val=16, se
     _check_args(kind, size, num_train, num_val, seed)
     root = Path(root)
     _prepare_root(root, force)
-    kinds = ("binary", "multilabel") if kind == "both" else (kind,)
+    kinds = _KIND_SUBDIRS[kind]
     for name in kinds:
         if (root / name).exists():
             shutil.rmtree(root / name)
@@ -290,7 +319,71 @@ def _sensor(rng, image):
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
+def _pavement(rng, size):
+    """Grainy pavement as float32 RGB: a base grey, soft shading, aggregate, dark stains."""
+    base = _jitter(rng, _PAVEMENTS[rng.integers(len(_PAVEMENTS))], 8)
+    shading = 12.0 * _smooth_noise(rng, size, cells=3) + 5.0 * _smooth_noise(rng, size, 12)
+    # Aggregate: lighter and darker pebbles of 1-3 px, a grain no colour threshold ignores.
+    grain = cv2.GaussianBlur(rng.normal(0, 14.0, (size, size)).astype(np.float32), (3, 3), 0.8)
+    image = base + (shading + grain)[..., None]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    for _ in range(rng.poisson(_STAINS_PER_128 * (size / 128) ** 2)):
+        centre = rng.uniform(0, size, 2)
+        radius = rng.uniform(2, 7)
+        dist2 = ((xx - centre[0]) ** 2 + (yy - centre[1]) ** 2) / radius ** 2
+        image *= (1 - rng.uniform(0.2, 0.4) * np.exp(-dist2))[..., None]
+    return image
+
+
+def _draw_crack(rng, image, labels):
+    """One crack across or into the image, with a few thinner branches: darker than the
+    pavement, ragged in shape."""
+    size = image.shape[0]
+    width = int(rng.choice(_CRACK_WIDTHS, p=_CRACK_WIDTH_PROBS))
+    path = _crack_path(rng, _crack_start(rng, size), rng.uniform(0, 2 * math.pi),
+                       rng.uniform(0.5, 1.5) * size, size)
+    mask = _stroke(path, width, size)
+    for _ in range(rng.poisson(_BRANCHES_PER_CRACK)):
+        fork = path[rng.integers(len(path))]
+        branch = _crack_path(rng, fork, rng.uniform(0, 2 * math.pi),
+                             rng.uniform(0.15, 0.5) * size, size)
+        mask |= _stroke(branch, max(1, width - 1 - int(rng.integers(2))), size)
+    # The crack's floor is in shadow; its darkness varies along it as the depth does.
+    depth = np.clip(0.55 + 0.15 * _smooth_noise(rng, size, cells=6), 0.3, 0.8)
+    image[mask] *= depth[mask][:, None]
+    labels[mask] = 1
+
+
+def _crack_start(rng, size):
+    """On the border (half of the cracks run into the image) or anywhere inside."""
+    if rng.random() < 0.5:
+        return rng.uniform(0.1, 0.9, 2) * size
+    along, side = rng.uniform(0, size), rng.integers(4)
+    return np.array([(along, 0.0), (along, size - 1.0), (0.0, along), (size - 1.0, along)][side])
+
+
+def _crack_path(rng, start, heading, length, size):
+    """A jagged polyline: the heading's deviation is mean-reverting noise, so the crack
+    zig-zags but keeps its direction (a road's random bend would curl it)."""
+    steps = max(2, int(length / _CRACK_STEP))
+    deviation = np.zeros(steps)
+    kicks = rng.normal(0, 0.45, steps)
+    for i in range(1, steps):
+        deviation[i] = 0.7 * deviation[i - 1] + kicks[i]
+    headings = heading + deviation
+    offsets = _CRACK_STEP * np.stack([np.cos(headings), np.sin(headings)], axis=1)
+    path = np.vstack([start, np.asarray(start) + np.cumsum(offsets, axis=0)])
+    outside = np.flatnonzero((path < -2).any(axis=1) | (path > size + 1).any(axis=1))
+    return path[:outside[0] + 1] if outside.size else path
+
+
 # --- writing -------------------------------------------------------------------------
+
+
+# What each `kind` writes; one call writes either the road kinds or the cracks, which are
+# drawn by another generator.
+_KIND_SUBDIRS = {"binary": ("binary",), "multilabel": ("multilabel",),
+                 "both": ("binary", "multilabel"), "cracks": ("cracks",)}
 
 
 def _check_args(kind, size, num_train, num_val, seed):
@@ -313,8 +406,8 @@ def _prepare_root(root, force):
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
         raise FileExistsError(
             f"{root} is not empty (found {shown}); expected an empty or new directory. "
-            "Pass --force (force=True) to rewrite its binary/ and multilabel/ subdirectories, "
-            "or choose another directory")
+            "Pass --force (force=True) to rewrite the subdirectories this kind writes "
+            "(binary/, multilabel/ or cracks/), or choose another directory")
     root.mkdir(parents=True, exist_ok=True)
 
 
@@ -325,15 +418,16 @@ def _sample_rng(seed, split, index):
 def _write_split(root, kinds, split, num, size, seed):
     """Write one split of every kind; return its pixel counts (see `_count_pixels`)."""
     width = max(4, len(str(num - 1)))
-    counts = np.zeros(5, np.int64)
+    draw = make_crack_sample if kinds == ("cracks",) else make_sample
+    counts = 0
     lines = []
     for index in range(num):
-        image, labels = make_sample(_sample_rng(seed, split, index), size)
+        image, labels = draw(_sample_rng(seed, split, index), size)
         name = f"{split}_{index:0{width}d}.png"
         # Encode once; cv2 wants BGR, the file holds RGB.
         image_png = _encode_png(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         for kind in kinds:
-            label = binary_label(labels) if kind == "binary" else multilabel_strips(labels)
+            label = multilabel_strips(labels) if kind == "multilabel" else binary_label(labels)
             (root / kind / "images" / name).write_bytes(image_png)
             (root / kind / "labels" / name).write_bytes(_encode_png(label))
         lines.append(f"images/{name} labels/{name}\n")
@@ -351,16 +445,20 @@ def _encode_png(array):
 
 
 def _count_pixels(labels):
-    """[pixels, road, built_up, both, images without foreground] for one sample."""
-    road, built = labels[..., 0].astype(bool), labels[..., 1].astype(bool)
-    return np.array([road.size, road.sum(), built.sum(), (road & built).sum(),
-                     not (road | built).any()], np.int64)
+    """[pixels, foreground (any label), each label's pixels..., all labels at once,
+    images without foreground] for one sample's (H, W, C) labels."""
+    labels = labels.astype(bool)
+    union = labels.any(axis=-1)
+    return np.array([union.size, union.sum(), *labels.sum(axis=(0, 1)),
+                     labels.all(axis=-1).sum(), not union.any()], np.int64)
 
 
 def _shares(kind, counts):
-    pixels, road, built, both, _ = (int(c) for c in counts)
-    if kind == "binary":
-        return {"foreground": round((road + built - both) / pixels, 6)}
+    pixels, union = int(counts[0]), int(counts[1])
+    if kind in ("binary", "cracks"):
+        return {BINARY_CLASSES[1] if kind == "binary" else CRACK_CLASSES[1]:
+                round(union / pixels, 6)}
+    road, built, both = (int(c) for c in counts[2:5])
     return {"road": round(road / pixels, 6), "built_up": round(built / pixels, 6),
             "both": round(both / pixels, 6),
             "none": round(1 - (road + built - both) / pixels, 6)}
@@ -371,21 +469,31 @@ def _dataset_meta(kind, counts, size, seed, num_train, num_val):
     meta = {"name": f"paddleseg-imbalance demo data ({kind})", "seed": seed,
             "image_size": [size, size], "num_train": num_train, "num_val": num_val,
             "train_list": "train.txt", "val_list": "val.txt"}
-    if kind == "binary":
-        meta.update(num_classes=2, classes=list(BINARY_CLASSES), label_values=[0, 1])
+    if kind in ("binary", "cracks"):
+        classes = BINARY_CLASSES if kind == "binary" else CRACK_CLASSES
+        meta.update(num_classes=2, classes=list(classes), label_values=[0, 1])
     else:
         meta.update(num_labels=len(LABEL_NAMES), labels=list(LABEL_NAMES),
                     label_layout=f"(H, {len(LABEL_NAMES)}*W) strips, label c in columns "
                                  "[c*W, (c+1)*W), values 0/1",
                     num_classes_with_background=len(LABEL_NAMES) + 1)
     meta["pixel_share"] = {split: _shares(kind, c) for split, c in per_split.items()}
-    meta["images_without_foreground"] = {split: int(c[4]) for split, c in counts.items()}
+    meta["images_without_foreground"] = {split: int(c[-1]) for split, c in counts.items()}
     return meta
 
 
 def _readme(kind, meta):
     share = ", ".join(f"{k} {100 * v:.2f} %" for k, v in meta["pixel_share"]["all"].items())
     size = meta["image_size"][0]
+    if kind == "cracks":
+        return (f"{meta['name']}\n\nSynthetic pavement images, {size} x {size} px: dark, "
+                "jagged, branching cracks 1-5 px wide\non grainy concrete or asphalt with dark "
+                "stains, generated by `paddleseg-imbalance\ndemo-data --kind cracks --seed "
+                f"{meta['seed']}`.\n{meta['num_train']} train and {meta['num_val']} val images, "
+                "listed in train.txt and val.txt\n(\"images/x.png labels/x.png\", relative to "
+                "this directory).\nimages/*.png: RGB uint8.\nlabels/*.png: single channel, 0 "
+                "background, 1 crack.\nPaddleSeg: type Dataset, num_classes 2, dataset_root "
+                f"this directory,\ntrain_path train.txt, val_path val.txt.\nPixel share: {share}.\n")
     if kind == "binary":
         labels = ("labels/*.png: single channel, 0 background, 1 foreground (roads and "
                   "buildings).\nPaddleSeg: type Dataset, num_classes 2, dataset_root this "

@@ -109,3 +109,81 @@ def test_cli_writes_and_refuses_a_non_empty_dir(tmp_path, capsys):
 def test_bad_arguments_are_rejected(tmp_path, capsys):
     assert main(["demo-data", str(tmp_path / "x"), "--size", "8"]) == 2
     assert "size is 8" in capsys.readouterr().err
+
+
+# --- the second kind of thin structure: cracks ------------------------------------------
+
+def content_digest(root):
+    """sha256 over every file's relative path and content (PNG files by their pixels)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(np.asarray(Image.open(path)).tobytes() if path.suffix == ".png"
+                      else path.read_bytes())
+    return digest.hexdigest()
+
+
+def test_road_demo_is_unchanged_by_the_cracks_kind(tmp_path):
+    # The quality benchmark's numbers depend on these exact images and labels.
+    write_demo_dataset(tmp_path, size=48, num_train=3, num_val=2, seed=3)
+    assert content_digest(tmp_path) == (
+        "ad4cc45293868431c1fafdfe4abbe13a6d8c62fdc986d1a9112704b2bce5b1fd")
+
+
+@pytest.fixture(scope="module")
+def cracks(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cracks")
+    info = write_demo_dataset(root, kind="cracks")
+    return root, info
+
+
+def test_cracks_binary_layout_thin_and_rare(cracks):
+    import cv2
+
+    root, info = cracks
+    assert os.listdir(root) == ["cracks"]
+    assert info["datasets"]["cracks"]["classes"] == ["background", "crack"]
+    foreground = total = 0
+    widths = []
+    for list_name, expected in (("train.txt", 64), ("val.txt", 16)):
+        pairs = listed_pairs(root / "cracks", list_name)
+        assert len(pairs) == expected
+        for image_path, label_path in pairs:
+            image = np.asarray(Image.open(root / "cracks" / image_path))
+            label = np.asarray(Image.open(root / "cracks" / label_path))
+            assert image.shape == (128, 128, 3) and label.shape == (128, 128)
+            assert set(np.unique(label)) <= {0, 1}
+            foreground += int(label.sum())
+            total += label.size
+            # Local width: twice the distance to the background at the crack's pixels.
+            distance = cv2.distanceTransform(label, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+            widths.append(2 * distance[label > 0])
+    assert 0.008 <= foreground / total <= 0.025
+    widths = np.concatenate(widths)
+    assert np.median(widths) <= 4 and np.percentile(widths, 99) <= 6
+
+
+def test_cracks_are_deterministic_by_seed(tmp_path):
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        write_demo_dataset(tmp_path / name, kind="cracks", size=48, num_train=2, num_val=1,
+                           seed=seed)
+    assert content_digest(tmp_path / "a") == content_digest(tmp_path / "b")
+    assert content_digest(tmp_path / "a") != content_digest(tmp_path / "c")
+
+
+def test_demo_config_trains_on_cracks_with_opts(tmp_path):
+    from tests.helpers import DEMO_CONFIG, run_tool
+
+    assert main(["demo-data", str(tmp_path / "data"), "--kind", "cracks", "--size", "64",
+                 "--num-train", "4", "--num-val", "2"]) == 0
+    data = tmp_path / "data" / "cracks"
+    result = run_tool("train", "--config", DEMO_CONFIG, "--device", "cpu", "--iters", "2",
+                      "--batch_size", "2", "--do_eval", "--save_dir", tmp_path / "out",
+                      "--opts", f"train_dataset.dataset_root={data}",
+                      f"train_dataset.train_path={data / 'train.txt'}",
+                      f"val_dataset.dataset_root={data}",
+                      f"val_dataset.val_path={data / 'val.txt'}", timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (tmp_path / "out" / "eval" / "iter_2.json").is_file()
