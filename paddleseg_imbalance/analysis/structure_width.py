@@ -12,16 +12,18 @@ nearest non-class pixel's centre, so 1 on the outline):
 
 * ridge pixels are the local maxima of `d` (d >= all 8 neighbours): a discrete medial axis;
 * the width at a ridge pixel p is d(p) + the larger d of its two neighbours across the
-  structure (of the vertical and the horizontal 4-neighbour pairs, the one with the smaller
-  sum: along the structure d stays high, across it d falls). On a ridge one pixel thick
-  (an odd width w) that is d + (d - 1) = 2d - 1 = w; on a ridge two pixels thick (an even
-  width w, where no pixel centre lies on the medial axis) it is d + d = w. 2d alone would
-  count every odd width one pixel too wide, 2d - 1 every even one one pixel too narrow;
+  structure, + (step - 1): of the four neighbour pairs through p (vertical, horizontal,
+  two diagonals, step 1 or sqrt 2), across is the one whose d falls fastest per step
+  (along the structure d stays high). On a ridge one pixel thick (an odd width w) that is
+  d + (d - 1) = 2d - 1 = w; on a ridge two pixels thick (an even width w, where no pixel
+  centre lies on the medial axis) it is d + d = w. 2d alone would count every odd width
+  one pixel too wide, 2d - 1 every even one one pixel too narrow;
 * every class pixel takes the width of its nearest ridge pixel, so a pixel's width is
   that of the structure it lies on, and the statistics are pixel-weighted, as IoU is.
 
-A straight line of width w measures w (w = 1, 2, ... exactly when axis-aligned), a disc
-of diameter D about D. Pixels of another class, ignored pixels and the space between
+A straight line of width w measures w exactly when axis-aligned, within 2 px at other
+angles (where a rasterised line's width is itself uncertain by about a pixel); a disc of
+diameter D measures D - 2 to D. Pixels of another class, ignored pixels and the space between
 structures all count as non-class; the image border does not (a structure cut by the
 border keeps the width of its visible part's far side).
 
@@ -67,15 +69,25 @@ def local_widths(mask):
         return np.full(int(crop.sum()), float(MAX_WIDTH))
     distance = ndimage.distance_transform_edt(crop)
     ridge = crop & (distance >= ndimage.maximum_filter(distance, size=3, mode="constant"))
-    padded = np.pad(distance, 1)
-    up, down = padded[:-2, 1:-1], padded[2:, 1:-1]
-    left_n, right_n = padded[1:-1, :-2], padded[1:-1, 2:]
-    across = np.where(up + down <= left_n + right_n, np.maximum(up, down),
-                      np.maximum(left_n, right_n))
-    width = np.where(ridge, distance + across, 0.0)
+    width = np.where(ridge, _ridge_width(distance), 0.0)
     nearest = ndimage.distance_transform_edt(~ridge, return_distances=False,
                                              return_indices=True)
     return width[nearest[0][crop], nearest[1][crop]]
+
+
+def _ridge_width(distance):
+    """d(p) + the larger d of p's two neighbours across the structure, + step - 1 (see above)."""
+    height, width = distance.shape
+    padded = np.pad(distance, 1)
+    best_drop, result = np.full(distance.shape, -np.inf), np.zeros(distance.shape)
+    for (dy, dx), step in (((1, 0), 1.0), ((0, 1), 1.0), ((1, 1), 2 ** 0.5), ((1, -1), 2 ** 0.5)):
+        after = padded[1 + dy:1 + dy + height, 1 + dx:1 + dx + width]
+        before = padded[1 - dy:1 - dy + height, 1 - dx:1 - dx + width]
+        drop = (2 * distance - after - before) / step
+        better = drop > best_drop
+        best_drop = np.where(better, drop, best_drop)
+        result = np.where(better, distance + np.maximum(after, before) + step - 1, result)
+    return result
 
 
 def width_histogram(mask):

@@ -4,10 +4,13 @@
 a few train samples through the transforms (see `dry_run`), and stores a `SplitScan`
 per section in `ctx.data`; the checks below only read those summaries.
 """
+from paddleseg_imbalance.analysis.structure_width import THIN_WIDTH
 from paddleseg_imbalance.lint.context import LabelCount
 from paddleseg_imbalance.lint.data_scan import SplitScan, scan_files
 from paddleseg_imbalance.lint.dry_run import dry_run
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
+from paddleseg_imbalance.lint.model_outputs import (PER_STAGE_ARGUMENTS, output_stride,
+                                                    selected_backbone_stages)
 from paddleseg_imbalance.lint.transform_rules import REMAP_TRANSFORM
 
 # Files named in a finding's `data_files` (and the first few in its message).
@@ -21,6 +24,8 @@ MAX_REMAPPED = 16
 def scan_data(ctx, workers=None, progress=True, dry_run_samples=4):
     """Read every dataset section's files into `ctx.data`; set `ctx.num_labels` from them."""
     multilabel = ctx.is_multilabel()
+    # Structure widths only matter (PSI115) when the model's output stride is known.
+    measure_widths = output_stride(ctx.section("model")) is not None
     for section in ctx.datasets():
         split = SplitScan(section, num_classes=ctx.dataset_num_classes(section),
                           ignore_index=ctx.ignore_index(section), multilabel=multilabel)
@@ -34,7 +39,8 @@ def scan_data(ctx, workers=None, progress=True, dry_run_samples=4):
             continue
         split.files = scan_files(split.pairs, split.num_classes, split.ignore_index, multilabel,
                                  _remaps(section), workers=workers, progress=progress,
-                                 desc=f"scanning {section.name} labels")
+                                 desc=f"scanning {section.name} labels",
+                                 widths=measure_widths and section.name == "train_dataset")
         split.summarise()
         # A list PaddleSeg rejects cannot be built (and its indices would not match).
         if section.name == "train_dataset" and dry_run_samples and not split.line_problems:
@@ -387,6 +393,55 @@ def transform_dry_run(ctx):
                               files)
 
 
+def output_stride_vs_width(ctx):
+    """PSI115: the model predicts at a coarser stride than the thinnest class's median width."""
+    model = ctx.section("model")
+    stride = output_stride(model)
+    split = ctx.data.get("train_dataset")
+    if stride is None or split is None or split.widths is None:
+        return
+    widths = split.widths
+    thinnest = widths.thinnest()
+    if thinnest is None or widths.needed_stride(thinnest) >= stride:
+        return
+    needed = widths.needed_stride(thinnest)
+    name = _class_names(ctx, split)[thinnest]
+    what = "label" if split.multilabel else "class"
+    yield ctx.finding(
+        "PSI115", ("model", "backbone_indices"),
+        f"the model predicts at 1/{stride} of the input ({model.get('type')}, "
+        f"backbone_indices {selected_backbone_stages(model)}), but {what} {name}'s "
+        f"structures are {widths.median(thinnest):g} px wide (median local width; "
+        f"{widths.thin_share(thinnest):.0%} of its pixels lie on structures <= "
+        f"{THIN_WIDTH} px): a stride-{stride} logit map cannot draw them, they need stride "
+        f"{needed} or finer (`paddleseg-imbalance stats` prints the widths per class)",
+        _finer_stride_fix(model, needed))
+
+
+def _finer_stride_fix(model, needed):
+    """PPLiteSeg YAML that moves the main head to the backbone stage at stride `needed`
+    (STDC's finest stage, 1/2, if `needed` is finer): one more stage, argument entry and
+    loss per halving."""
+    indices = selected_backbone_stages(model)
+    first = max(needed.bit_length() - 2, 0)  # stage i is at stride 2 ** (i + 1)
+    added = indices[0] - first
+    lines = ["predict at a finer stride: select the finer backbone stages (the main head "
+             "comes from the first), with one entry per stage in the per-stage arguments",
+             "model:", f"  backbone_indices: {list(range(first, indices[0])) + indices}"]
+    for argument, default in PER_STAGE_ARGUMENTS[model["type"]].items():
+        values = model.get(argument, default)
+        if isinstance(values, list) and len(values) == len(indices):
+            lines.append(f"  {argument}: {values[:1] * added + values}")
+    lines += ["loss:  # one loss per logit: the new main head first, then the current ones",
+              f"  types: [<main-head loss>{', <loss>' * (added - 1)}, <current types...>]  "
+              f"# {len(indices) + added} entries",
+              f"  coef: [1{', 0.4' * (added - 1)}, <current coef...>]"]
+    if 2 ** (first + 1) > needed:
+        lines.append(f"(1/{2 ** (first + 1)} is the finest stage the backbone has)")
+    return "\n".join(lines)
+
+
 CHECKS = (missing_files, file_list_lines, label_values, binary_255, rgb_labels, jpeg_labels,
           labels_16_bit, label_sizes,
-          multilabel_layout, absent_classes, val_no_foreground, ignore_share, transform_dry_run)
+          multilabel_layout, absent_classes, val_no_foreground, ignore_share, transform_dry_run,
+          output_stride_vs_width)

@@ -3,7 +3,8 @@
 For each (image, label) pair: whether both exist and decode, the label's file type and
 shape, the image's size as `cv2.imread` sees it (EXIF orientation applied, read from the
 header only, as `engine.preflight` does), and the label's `ClassStats` (pixels per
-class, ignored pixels, values outside the classes; see `analysis.count_label_array`).
+class, ignored pixels, values outside the classes; see `analysis.count_label_array`) and,
+when asked, its structure widths (`analysis.structure_width`).
 Labels are read as PaddleSeg reads them (`labels.read_label`: palette PNGs give their
 indices). Multi-label labels are read as AddMultiLabelAuxiliaryCategory reads them, in
 the layout their shape and the image's size imply ((H, C*W) or (C*H, W) strips, or
@@ -19,6 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 from paddleseg_imbalance.analysis.class_stats import ClassStats, count_label_array
+from paddleseg_imbalance.analysis.structure_width import StructureWidths, label_widths
 from paddleseg_imbalance.engine.preflight import image_size
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
 from paddleseg_imbalance.transforms.multilabel_aux import count_labels
@@ -45,6 +47,7 @@ class FileScan:
         num_labels: multi-label only: the label channels its layout implies.
         layout_problem: multi-label only: why its shape fits no layout.
         stats: `ClassStats` of the label (class map, or its label channels).
+        widths: `StructureWidths` of the label, when asked for.
     """
 
     image: str
@@ -60,6 +63,7 @@ class FileScan:
     num_labels: int = None
     layout_problem: str = None
     stats: ClassStats = None
+    widths: StructureWidths = None
 
     def values(self):
         """Label values present (class maps): classes, ignore_index, out-of-range values."""
@@ -104,11 +108,11 @@ def _colours(label):
 def scan_file(job):
     """`FileScan` of one (image, label) pair.
 
-    `job` = (image, label, num_classes, ignore_index, multilabel, remaps): `remaps` are
-    the dataset's `RemapLabels` transforms, applied to the label first, in order, so the
-    label is judged as training will see it.
+    `job` = (image, label, num_classes, ignore_index, multilabel, remaps, widths): `remaps`
+    are the dataset's `RemapLabels` transforms, applied to the label first, in order, so the
+    label is judged as training will see it; `widths`: also measure its structure widths.
     """
-    image, label_path, num_classes, ignore_index, multilabel, remaps = job
+    image, label_path, num_classes, ignore_index, multilabel, remaps, widths = job
     scan = FileScan(image, label_path, ignore_index=ignore_index)
     for role, path in (("image", image), ("label", label_path)):
         if not os.path.isfile(path):
@@ -137,17 +141,21 @@ def scan_file(job):
             return scan
         scan.num_labels = hwc.shape[2]
         scan.stats = count_label_array(hwc, scan.num_labels, ignore_index, multilabel=True)
+        if widths:
+            scan.widths = label_widths(hwc, scan.num_labels, True, scan.stats.pixel_counts)
     elif label.ndim == 3:
         scan.colours = _colours(label)
     else:
         scan.stats = count_label_array(label, num_classes, ignore_index)
+        if widths:
+            scan.widths = label_widths(label, num_classes, False, scan.stats.pixel_counts)
     return scan
 
 
 def scan_files(pairs, num_classes, ignore_index, multilabel=False, remaps=(), workers=None,
-               progress=True, desc="scanning labels"):
+               progress=True, desc="scanning labels", widths=False):
     """[`FileScan`] of each (image, label) pair, read by `workers` processes (see `scan_file`)."""
-    jobs = [(image, label, num_classes, ignore_index, multilabel, tuple(remaps))
+    jobs = [(image, label, num_classes, ignore_index, multilabel, tuple(remaps), widths)
             for image, label in pairs]
     workers = workers or os.cpu_count() or 1
     bar = dict(total=len(jobs), disable=not progress, desc=desc, leave=False)
@@ -173,6 +181,7 @@ class SplitScan:
         num_labels: multi-label: the label count most files imply.
         stats: `ClassStats` summed over the files read (multi-label: those with
             `num_labels` labels).
+        widths: `StructureWidths` summed over the same files, when they were measured.
         dry_run: findings-to-be from the transform dry run (see `dry_run`).
     """
 
@@ -186,6 +195,7 @@ class SplitScan:
     multilabel: bool = False
     num_labels: int = None
     stats: ClassStats = None
+    widths: StructureWidths = None
     dry_run: list = field(default_factory=list)
 
     @property
@@ -207,6 +217,9 @@ class SplitScan:
         for scan in used:
             total = total + scan.stats
         self.stats = total
+        measured = [scan.widths for scan in used if scan.widths is not None]
+        if measured:
+            self.widths = sum(measured[1:], measured[0])
 
     def values(self):
         """Label values over every class-map file."""

@@ -125,6 +125,9 @@ RULES = _rules(
     ("PSI114", ERROR, "file-list-line",
      "file-list lines that are not 'image label' (a missing or third column, a space in a "
      "path, a blank line), or a list naming no sample"),
+    ("PSI115", WARNING, "output-stride-too-coarse",
+     "the model predicts at a stride coarser than the thinnest class's median structure "
+     "width (`stats` prints the widths)"),
 )
 
 
