@@ -165,7 +165,9 @@ def _add_stats(subparsers):
     parser = subparsers.add_parser(
         "stats", help="Class frequencies, crop coverage and recommended class weights.",
         description="Per class: pixel share, share of images and of random crops that "
-                    "contain it, and the weights of each weighting method. Prints a table, "
+                    "contain it, the weights of each weighting method, and how thin it is "
+                    "(median structure width, share on <=3 px structures, the output stride "
+                    "it needs). Prints a table, "
                     "writes class_stats.json and class_stats.png.")
     parser.add_argument("config", nargs="?", help="PaddleSeg YAML config (its train_dataset).")
     parser.add_argument("--split", default="train", choices=["train", "val"],
