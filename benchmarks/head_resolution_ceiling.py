@@ -10,7 +10,9 @@ Adam), with no network and nothing to generalise: the foreground IoU of the fitt
 pooled over the images as the evaluation pools it, is an upper bound on what any model
 with such a head can reach on these labels, however it is trained. The table also shows the
 IoU of the label's area average at that stride resized back and thresholded at one half,
-the naive reference. Thin structures (1-3 px roads) lose the most at stride 8.
+the naive reference, and the PP-LiteSeg setting that predicts at that stride. Thin
+structures (1-3 px roads, cracks: `--data data/demo/cracks` after `paddleseg-imbalance
+demo-data data/demo --kind cracks`) lose the most at stride 8.
 """
 import argparse
 import os
@@ -27,6 +29,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from paddleseg_imbalance.losses import functional as LF  # noqa: E402
+
+# PP-LiteSeg (STDC backbones) predicts at the stride of its first selected backbone stage;
+# configs/demo/pp_liteseg_stdc1_demo_recommended_stride4.yml is the stride-4 recipe.
+PP_LITESEG_SETTING = {8: "backbone_indices [2, 3, 4] (default)",
+                      4: "backbone_indices [1, 2, 3, 4]",
+                      2: "backbone_indices [0, 1, 2, 3, 4]"}
 
 
 def read_labels(root, split):
@@ -103,12 +111,12 @@ def main(argv=None):
     paddle.set_device(args.device)
     labels = read_labels(args.data, args.split)
     table = PrettyTable(["stride", "logit map", "fitted fg IoU (ceiling)",
-                         "area average fg IoU"])
+                         "area average fg IoU", "PP-LiteSeg"])
     for stride in args.strides:
         fitted, area = fit_ceiling(labels, stride, args.steps, args.foreground,
                                    args.ignore_index)
         table.add_row([stride, f"{labels.shape[1] // stride} x {labels.shape[2] // stride}",
-                       f"{fitted:.3f}", f"{area:.3f}"])
+                       f"{fitted:.3f}", f"{area:.3f}", PP_LITESEG_SETTING.get(stride, "-")])
     share = np.mean(labels[labels != args.ignore_index] == args.foreground)
     print(f"{len(labels)} {args.split} labels of {labels.shape[1]} x {labels.shape[2]} px "
           f"from {args.data}, foreground {share:.1%} of the pixels, {args.steps} steps:")

@@ -70,6 +70,12 @@ RECIPES = {
     "two_stage": ([("pp_liteseg_stdc1_demo_two_stage_1_balanced.yml", 2 / 3),
                    ("pp_liteseg_stdc1_demo_two_stage_2_finetune.yml", 1 / 3)],
                   "balanced sampling, then fine-tuning on the plain data"),
+    # PP-LiteSeg at output stride 4 (backbone_indices [1, 2, 3, 4]), 4 heads.
+    "recommended_stride4": ([("pp_liteseg_stdc1_demo_recommended_stride4.yml", 1)],
+                            "the recommended recipe at output stride 4"),
+    "paddleseg_ce_dice_adamw_light_aux_stride4": (
+        [("pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_light_aux_stride4.yml", 1)],
+        "PaddleSeg only, AdamW 0.003, auxiliary heads at 0.4, at output stride 4"),
 }
 BASELINE, RECOMMENDED = "ce", "recommended"
 PADDLESEG_ONLY = ("paddleseg_ce_dice", "paddleseg_ce_dice_adamw",
