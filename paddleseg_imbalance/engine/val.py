@@ -80,15 +80,15 @@ def run(args):
     if not args.no_lint:
         lint_before_run(args)
     session = Session(args)
-    model = session.load_weights(args.model_path)
-    val_dataset = session.dataset("val_dataset")
-    save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
-    gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
     multilabel = args.use_multilabel or is_multilabel(session.config)
     options = evaluation_options(session.config,
                                  inference_options(args, session.config, "aug_eval"),
                                  multilabel, args.sweep_thresholds)
     options.update(multilabel_evaluation_options(args, session.config))
+    model = session.load_weights(args.model_path)
+    val_dataset = session.dataset("val_dataset")
+    save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
+    gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
     if gallery is not None and options.get("use_multilabel"):
         raise ConfigError("--save_errors draws single-label errors (one class per pixel); "
                           "it does not support multi-label models: leave it out.")
