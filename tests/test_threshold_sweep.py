@@ -128,9 +128,7 @@ def test_val_writes_thresholds_json_in_the_same_pass(thresholds_json):
     # At 0.5 the sweep is the argmax the confusion matrix counted.
     latest = json.loads((save_dir / "eval" / "latest.json").read_text())
     assert latest["threshold_sweep"]["classes"][0]["threshold"] == entry["threshold"]
-    class_iou = latest["per_class"][1]["iou"] if "per_class" in latest else None
-    if class_iou is not None:
-        assert abs(class_iou - entry["iou_at_0.5"]) < 1e-3
+    assert abs(latest["classes"][1]["iou"] - entry["iou_at_0.5"]) < 1e-3
 
 
 def with_threshold(path, directory, threshold, **changes):
