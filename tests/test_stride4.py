@@ -11,6 +11,8 @@ from paddleseg_imbalance.lint.model_outputs import train_output_count
 from tests.helpers import REPO, base_config, run_tool, tiny_config, write
 
 STRIDE4 = os.path.join(REPO, "configs", "demo", "pp_liteseg_stdc1_demo_recommended_stride4.yml")
+PADDLESEG_STRIDE4 = os.path.join(
+    REPO, "configs", "demo", "pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_light_aux_stride4.yml")
 MULTILABEL = os.path.join(REPO, "configs", "multilabel", "pp_liteseg_stdc1_demo_multilabel.yml")
 STRIDE4_MODEL = {"backbone_indices": [1, 2, 3, 4], "arm_out_chs": [32, 32, 64, 128],
                  "seg_head_inter_chs": [32, 32, 64, 64]}
@@ -31,14 +33,16 @@ def stride4_base(loss_entries):
 # ------------------------------------------------------------------------------ lint
 
 
-def test_the_shipped_config_is_clean_with_four_losses():
-    report = lint(STRIDE4)
-    assert report.findings == [], report.text()
+@pytest.mark.parametrize("config", [STRIDE4, PADDLESEG_STRIDE4])
+def test_the_shipped_configs_are_clean_with_four_losses(config):
     from paddleseg_imbalance.lint.resolve import resolve_config
 
-    resolved = resolve_config(STRIDE4).data
+    report = lint(config)
+    assert report.findings == [], report.text()
+    resolved = resolve_config(config).data
     assert train_output_count(resolved["model"]) == 4
     assert len(resolved["loss"]["types"]) == len(resolved["loss"]["coef"]) == 4
+    assert resolved["loss"]["coef"] == [1, 0.4, 0.4, 0.4]
 
 
 def test_four_outputs_with_three_losses_is_psi011_naming_loss_types_and_the_fix(tmp_path):
