@@ -46,8 +46,8 @@ def _add_demo_data(subparsers):
     parser = subparsers.add_parser(
         "demo-data", help="Write the imbalanced demo datasets (binary and multi-label).",
         description="Write PaddleSeg-format demo datasets: thin roads and small buildings, "
-                    "about 2 %% of the pixels, on textured ground (DIR/binary, "
-                    "DIR/multilabel), or with --kind cracks thin cracks, about 1.5 %% of the "
+                    "about 2 % of the pixels, on textured ground (DIR/binary, "
+                    "DIR/multilabel), or with --kind cracks thin cracks, about 1.5 % of the "
                     "pixels, on pavement (DIR/cracks). Deterministic per seed.")
     parser.add_argument("dir", help="Target directory (e.g. data/demo).")
     parser.add_argument("--kind", default="both",
