@@ -410,9 +410,17 @@ def scan(tmp_path, config, **kwargs):
     return lint_dict(tmp_path, config, scan_data=True, workers=1, progress=False, **kwargs)
 
 
-def test_the_demo_data_is_clean(demo, tmp_path):
+def test_the_demo_data_is_clean_but_for_its_output_stride(demo, tmp_path):
     _, config = binary_copy(demo, tmp_path)
-    assert scan(tmp_path, config).findings == []
+    # The demo roads are about 4 px wide; PP-LiteSeg predicts at 1/8 by default.
+    assert codes(scan(tmp_path, config)) == ["PSI115"]
+
+
+def test_an_output_stride_coarser_than_the_structures_is_a_warning(demo, tmp_path):
+    _, config = binary_copy(demo, tmp_path)
+    finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI115")
+    assert finding.severity == "warning" and finding.key == "model.backbone_indices"
+    assert "1/8" in finding.message and "backbone_indices: [1, 2, 3, 4]" in finding.fix
 
 
 def test_0_255_masks_with_ignore_255_are_an_error_with_the_remap_fix(demo, tmp_path):
@@ -427,7 +435,7 @@ def test_0_255_masks_with_ignore_255_are_an_error_with_the_remap_fix(demo, tmp_p
     assert "PSI108" not in codes(report)  # the same cause, reported once
     for section in ("train_dataset", "val_dataset"):
         config[section]["transforms"].insert(0, {"type": "RemapLabels", "mapping": {255: 1}})
-    assert scan(tmp_path, config).findings == []
+    assert codes(scan(tmp_path, config)) == ["PSI115"]  # the demo roads' width, as above
 
 
 def test_values_above_num_classes_list_files_and_suggest_a_contiguous_mapping(demo, tmp_path):
@@ -571,7 +579,7 @@ def test_multilabel_strips_that_fit_no_layout(demo, tmp_path):
 def test_16_bit_labels_are_a_warning(demo, tmp_path):
     to_16 = lambda a, i: a.astype(np.uint16)  # noqa: E731
     _, config = binary_copy(demo, tmp_path, to_16)
-    assert codes(scan(tmp_path, config, dry_run_samples=0)) == ["PSI113"]
+    assert codes(scan(tmp_path, config, dry_run_samples=0)) == ["PSI113", "PSI115"]
 
 
 def test_a_file_list_line_without_a_label_is_an_error(demo, tmp_path):
