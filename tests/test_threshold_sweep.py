@@ -173,13 +173,21 @@ def moving_threshold(probability):
     return 0.3 if below > above else 0.7
 
 
-def test_predict_with_thresholds_applies_softmax1_above_the_threshold(
-        trained, thresholds_json, demo_root, tmp_path):
+def tuned_case(trained, thresholds_json, demo_root, tmp_path):
+    """(config, weights, val images and paths, foreground probability, a threshold that
+    moves pixels, a thresholds.json holding it)."""
     config, weights = trained
     images, paths = val_images(demo_root)
     probability = foreground_probability(config, weights, images)
     threshold = moving_threshold(probability)
     tuned = with_threshold(thresholds_json[1], tmp_path, threshold)
+    return config, weights, images, paths, probability, threshold, tuned
+
+
+def test_predict_with_thresholds_applies_softmax1_above_the_threshold(
+        trained, thresholds_json, demo_root, tmp_path):
+    config, weights, _, paths, probability, threshold, tuned = tuned_case(
+        trained, thresholds_json, demo_root, tmp_path)
     image_dir = tmp_path / "images"
     image_dir.mkdir()
     for path in paths:
@@ -199,11 +207,8 @@ def test_predict_with_thresholds_applies_softmax1_above_the_threshold(
 
 def test_export_with_a_tuned_threshold_matches_the_dynamic_model(
         trained, thresholds_json, demo_root, tmp_path):
-    config, weights = trained
-    images, _ = val_images(demo_root)
-    probability = foreground_probability(config, weights, images)
-    threshold = moving_threshold(probability)
-    tuned = with_threshold(thresholds_json[1], tmp_path, threshold)
+    config, weights, images, _, probability, threshold, tuned = tuned_case(
+        trained, thresholds_json, demo_root, tmp_path)
     save_dir = tmp_path / "exported"
     export.main(["--config", config, "--model_path", str(weights), "--save_dir",
                  str(save_dir), "--thresholds", str(tuned), "--no_lint"])
