@@ -1,5 +1,4 @@
 """HardExampleDataset fed from PaddleSeg's own training loop."""
-import importlib
 import json
 import os
 
@@ -15,9 +14,8 @@ from paddleseg_imbalance.datasets import HardExampleDataset
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.hard_example_feedback import (hard_example_feedback,
                                                               rare_class_loss_per_image)
+from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module
 from tests.helpers import run_tool, wrapped_train_config
-
-paddleseg_train_module = importlib.import_module("paddleseg.core.train")
 
 
 def reference_scores(logits, labels, background=0, ignore=255):

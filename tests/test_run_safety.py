@@ -10,11 +10,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from paddleseg_imbalance.engine import checkpoints, finite_check
 from paddleseg_imbalance.engine.checkpoints import (atomic_checkpoints, check_resume_model,
                                                     write_atomically)
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.finite_check import FiniteTraining
+from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module
 from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.engine.run_directory import LOCK_FILE, prepare_save_dir, save_dir_lock
 from paddleseg_imbalance.engine.train_evaluation import (BEST_METRIC_FILE, TrainingEvaluation,
@@ -121,12 +121,12 @@ def test_an_interrupted_first_save_leaves_no_file(tmp_path, monkeypatch):
     monkeypatch.setattr(paddle, "save", interrupted_save)
     with atomic_checkpoints():
         with pytest.raises(KeyboardInterrupt):
-            checkpoints.paddleseg_train_module.paddle.save({}, str(tmp_path / "m.pdparams"))
+            paddleseg_train_module.paddle.save({}, str(tmp_path / "m.pdparams"))
     assert os.listdir(tmp_path) == []
 
 
 def test_the_training_loop_saves_atomically_only_inside_the_block(tmp_path):
-    module = checkpoints.paddleseg_train_module
+    module = paddleseg_train_module
     saved = []
     with atomic_checkpoints(saved=saved.append):
         assert module.paddle is not paddle
@@ -222,16 +222,16 @@ def test_the_start_iteration_is_read_as_paddleseg_reads_it():
 
 def test_a_non_finite_loss_stops_at_its_iteration(monkeypatch):
     losses = iter([[paddle.to_tensor(1.0)], [paddle.to_tensor(1.0), paddle.to_tensor(np.inf)]])
-    monkeypatch.setattr(finite_check.paddleseg_train_module, "loss_computation",
+    monkeypatch.setattr(paddleseg_train_module, "loss_computation",
                         lambda **kwargs: next(losses))
     finite = FiniteTraining("CAUSES.", start_iteration=10)
     with finite.loss_checked():
-        computation = finite_check.paddleseg_train_module.loss_computation
+        computation = paddleseg_train_module.loss_computation
         computation(logits_list=None, labels=None, edges=None, losses=None)
         with pytest.raises(ConfigError, match=r"stopped at iteration 12: the loss is inf "
                                               r"\(its terms: 1, inf\).*CAUSES\."):
             computation(logits_list=None, labels=None, edges=None, losses=None)
-    assert finite_check.paddleseg_train_module.loss_computation is not computation
+    assert paddleseg_train_module.loss_computation is not computation
 
 
 def test_non_finite_parameters_are_never_saved(tmp_path):
@@ -241,7 +241,7 @@ def test_non_finite_parameters_are_never_saved(tmp_path):
     with atomic_checkpoints(before_save=finite.check_checkpoint):
         with pytest.raises(ConfigError, match=rf"before writing {path}: .*NaN or Inf in "
                                               r"head.weight\); they were not saved"):
-            finite_check.paddleseg_train_module.paddle.save(state, path)
+            paddleseg_train_module.paddle.save(state, path)
     assert not os.path.exists(path)
 
 

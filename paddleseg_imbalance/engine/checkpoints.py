@@ -8,7 +8,6 @@ writes to a temporary name and renames it into place (`os.replace`); everything 
 the real `paddle`, and nothing outside that module changes.
 """
 import contextlib
-import importlib
 import json
 import os
 import re
@@ -16,9 +15,8 @@ import re
 import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.paddleseg_loop import replaced_in_loop
 
-# `paddleseg.core.train` the attribute is the function; the loop's module is this one.
-paddleseg_train_module = importlib.import_module("paddleseg.core.train")
 CHECKPOINT_FILES = ("model.pdparams", "model.pdopt")
 
 
@@ -67,12 +65,8 @@ class _PaddleWithAtomicSave:
 def atomic_checkpoints(before_save=lambda obj, path: None, saved=lambda path: None):
     """Make PaddleSeg's training loop save atomically for the `with` block (see the module
     docstring); `before_save` and `saved` are called around each file it saves."""
-    original = paddleseg_train_module.paddle
-    paddleseg_train_module.paddle = _PaddleWithAtomicSave(before_save, saved)
-    try:
+    with replaced_in_loop(paddle=_PaddleWithAtomicSave(before_save, saved)):
         yield
-    finally:
-        paddleseg_train_module.paddle = original
 
 
 def check_resume_model(resume_model):

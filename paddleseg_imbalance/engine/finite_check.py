@@ -8,16 +8,14 @@ parameters before each evaluation and checkpoint, and stops with a `ConfigError`
 the iteration and the config values that are likely to blame.
 """
 import contextlib
-import importlib
 import math
 import numbers
 
 import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module, replaced_in_loop
 
-# `paddleseg.core.train` the attribute is the function; the loop's module is this one.
-paddleseg_train_module = importlib.import_module("paddleseg.core.train")
 
 
 def non_finite_values(value, key):
@@ -84,11 +82,8 @@ class FiniteTraining:
                                   f"iteration was written. {self.causes}")
             return loss_list
 
-        paddleseg_train_module.loss_computation = checked_loss_computation
-        try:
+        with replaced_in_loop(loss_computation=checked_loss_computation):
             yield
-        finally:
-            paddleseg_train_module.loss_computation = original
 
     def check_checkpoint(self, state, path):
         """`check_parameters` for a model file (`*.pdparams`) about to be written to `path`."""

@@ -20,7 +20,6 @@ current sampling weight, hardest first, so users can see which images the model 
 """
 import collections
 import contextlib
-import importlib
 import json
 import math
 import os
@@ -31,9 +30,8 @@ import paddle.nn.functional as F
 from paddleseg_imbalance.datasets.hard_example import SAMPLE_INDEX_KEY, HardExampleDataset
 from paddleseg_imbalance.datasets.wrappers import DatasetWrapper
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module, replaced_in_loop
 
-# `paddleseg.core.train` the attribute is the function; the loop's module is this one.
-paddleseg_train_module = importlib.import_module("paddleseg.core.train")
 
 
 def rare_class_loss_per_image(logits, labels, background_class=0, ignore_index=255):
@@ -134,12 +132,11 @@ def hard_example_feedback(train_dataset, model, save_dir, multilabel=False):
         return loss_list
 
     paddle.io.DataLoader = FeedbackDataLoader
-    paddleseg_train_module.loss_computation = scoring_loss_computation
     try:
-        yield hard
+        with replaced_in_loop(loss_computation=scoring_loss_computation):
+            yield hard
     finally:
         paddle.io.DataLoader = original_loader
-        paddleseg_train_module.loss_computation = original_loss
     # Fold in the last epoch's scores (every rank, as next_epoch sums over ranks).
     hard.next_epoch()
     if paddle.distributed.get_rank() == 0:

@@ -13,7 +13,6 @@ defined value (a val set whose labels are all ignore_index), says the best model
 at iter -1"; it is left out during the run and `TrainingEvaluation` logs a true one.
 """
 import contextlib
-import importlib
 import math
 import os
 import re
@@ -22,6 +21,7 @@ from paddleseg.utils import logger
 
 from paddleseg_imbalance.engine.checkpoints import write_json_atomically
 from paddleseg_imbalance.engine.config import ConfigError
+from paddleseg_imbalance.engine.paddleseg_loop import replaced_in_loop
 from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.evaluation import evaluate
 
@@ -160,10 +160,5 @@ class _LoggerWithoutBestModelLine:
 def evaluation_in_training(evaluation):
     """Install `evaluation` as PaddleSeg's training-loop `evaluate`, and its best-model
     log line in place of PaddleSeg's, for the `with` block."""
-    train_module = importlib.import_module("paddleseg.core.train")
-    original = train_module.evaluate, train_module.logger
-    train_module.evaluate, train_module.logger = evaluation, _LoggerWithoutBestModelLine()
-    try:
+    with replaced_in_loop(evaluate=evaluation, logger=_LoggerWithoutBestModelLine()):
         yield evaluation
-    finally:
-        train_module.evaluate, train_module.logger = original
