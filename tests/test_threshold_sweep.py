@@ -221,6 +221,44 @@ def test_export_with_a_tuned_threshold_matches_the_dynamic_model(
     np.testing.assert_array_equal(exported[clear], (probability > threshold)[clear])
 
 
+def val_labels(paths):
+    return np.stack([np.array(Image.open(str(p).replace("images", "labels")))
+                     for p in paths])
+
+
+def test_val_scores_a_tuned_threshold_against_a_numpy_reference(
+        trained, thresholds_json, demo_root, tmp_path):
+    """val.py --thresholds: foreground IoU of softmax[1] > t on val, as numpy counts it."""
+    config, weights, _, paths, probability, threshold, tuned = tuned_case(
+        trained, thresholds_json, demo_root, tmp_path)
+    labels = val_labels(paths)
+    assert set(np.unique(labels)) <= {0, 1}
+    scores = {}
+    for flags, name in (([], "argmax"), (["--thresholds", tuned], "tuned"),
+                        (["--threshold", threshold], "one number")):
+        val.main(["--config", config, "--device", "cpu", "--model_path", str(weights),
+                  "--save_dir", str(tmp_path / name), "--no_lint", *map(str, flags)])
+        latest = json.loads((tmp_path / name / "eval" / "latest.json").read_text())
+        scores[name] = latest["classes"][1]["iou"]
+    clear = clear_of(probability, threshold) & clear_of(probability, 0.5)
+    for name, cut in (("argmax", 0.5), ("tuned", threshold), ("one number", threshold)):
+        predicted = probability > cut
+        reference = (predicted & (labels == 1)).sum() / (predicted | (labels == 1)).sum()
+        # Pixels within 1e-3 of the threshold may go either way (float32 vs float64).
+        slack = (~clear).sum() / max(1, (predicted | (labels == 1)).sum())
+        assert abs(scores[name] - reference) <= slack + 1e-6, (name, scores, reference)
+    assert scores["tuned"] == scores["one number"] != scores["argmax"]
+
+
+def test_val_refuses_thresholds_beside_a_sweep(trained, thresholds_json, capsys, tmp_path):
+    config, weights = trained
+    message = bad_input(val.main, ["--config", config, "--device", "cpu", "--model_path",
+                                   str(weights), "--save_dir", str(tmp_path), "--no_lint",
+                                   "--thresholds", str(thresholds_json[1]),
+                                   "--sweep_thresholds"], capsys)
+    assert "--thresholds/--threshold" in message and "leave one of them out" in message
+
+
 def test_export_default_stays_argmax(trained, tmp_path):
     config, weights = trained
     export.main(["--config", config, "--model_path", str(weights), "--save_dir",

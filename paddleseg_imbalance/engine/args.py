@@ -160,11 +160,13 @@ def val_parser():
     parser.add_argument("--save_errors", type=non_negative_int, default=0, metavar="K",
                         help="Draw the K val images with the lowest foreground IoU.")
     _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
-                                    "sigmoid(logit) > threshold.")
+                                    "sigmoid(logit) > threshold; binary (2 classes): "
+                                    "foreground where softmax[1] > threshold.")
     parser.add_argument("--sweep_thresholds", action="store_true",
                         help="Binary or multi-label model: also sweep the foreground "
                              "threshold in the same pass (the ThresholdSweep evaluator) and "
                              "write eval/thresholds.json, for predict/export --thresholds.")
+    _add_decision_threshold_options(parser, "score")
     _add_inference_options(parser, flip_default=False)
     return parser
 

@@ -4,9 +4,14 @@ A binary model (2 classes) is foreground where softmax[1] > t, a multi-label mod
 label c where sigmoid(logit_c) > t_c. The thresholds come from `--threshold T` (one
 number), or from `--thresholds PATH`, the thresholds.json `val.py --sweep_thresholds`
 writes; a single-label model with more than 2 classes is decided by argmax only.
+`decision_threshold_hook` applies them to a model's logits, so that the plain decision
+(argmax, or sigmoid > 0.5) of the hooked model is the thresholded one: val.py scores and
+predict.py draws a tuned threshold that way.
 """
 import json
 import math
+
+import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.multilabel import auxiliary_channels, checked_threshold
@@ -91,3 +96,30 @@ def read_thresholds(path, num_classes, channels, multilabel):
                               f"has threshold {value!r}; a threshold is a probability in "
                               "(0, 1): fix the value or sweep again.")
     return [float(entries[channel]) for channel in channels]
+
+
+def _logit(probability):
+    return math.log(probability / (1 - probability))
+
+
+def decision_threshold_hook(thresholds, num_classes, channels, multilabel):
+    """A forward post-hook that moves each decided channel's threshold to the plain rule.
+
+    Binary (2-class softmax): softmax[1] > t exactly where logit1 - logit0 > log(t/(1-t)),
+    so log(t/(1-t)) is added to the background logit and argmax decides. Multi-label:
+    sigmoid(x_c) > t_c exactly where x_c - log(t_c/(1-t_c)) > 0, so that is subtracted
+    from each label channel and sigmoid > 0.5 decides. A constant per channel survives
+    PaddleSeg's bilinear resizing and sliding-window averaging unchanged (not the
+    probability averaging of flip/multi-scale inference).
+    """
+    offsets = [0.0] * num_classes
+    if multilabel:
+        for channel, threshold in zip(channels, thresholds):
+            offsets[channel] = -_logit(threshold)
+    else:
+        offsets[0] = _logit(thresholds[0])
+    offset = paddle.to_tensor(offsets, dtype="float32").reshape([1, num_classes, 1, 1])
+
+    def shift_logits(layer, inputs, outputs):
+        return [outputs[0] + offset.astype(outputs[0].dtype), *outputs[1:]]
+    return shift_logits

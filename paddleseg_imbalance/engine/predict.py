@@ -6,7 +6,6 @@ background channel of AddMultiLabelAuxiliaryCategory left out. `--thresholds` (t
 thresholds.json of `val.py --sweep_thresholds`) or `--threshold` sets the decision rule:
 per label for a multi-label model, softmax[1] > t for a binary one (default argmax).
 """
-import math
 import os
 
 import cv2
@@ -22,7 +21,8 @@ from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.model_loading import check_model_path
-from paddleseg_imbalance.engine.decision_thresholds import decision_thresholds
+from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_hook,
+                                                             decision_thresholds)
 from paddleseg_imbalance.engine.multilabel import auxiliary_channels, is_multilabel, label_names
 from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
@@ -61,7 +61,8 @@ def run(args):
     hook = None
     if thresholds is not None:
         logger.info(f"Binary prediction: foreground where softmax[1] > {thresholds[0]}.")
-        hook = model.register_forward_post_hook(foreground_threshold_hook(thresholds[0]))
+        hook = model.register_forward_post_hook(decision_threshold_hook(
+            thresholds, 2, [1], multilabel=False))
     try:
         # PaddleSeg's predict loads `model_path` again (every parameter: checked above).
         predict(model, model_path=args.model_path, transforms=transforms,
@@ -71,19 +72,6 @@ def run(args):
         if hook is not None:
             hook.remove()
     return image_list
-
-
-def foreground_threshold_hook(threshold):
-    """A forward post-hook that makes the argmax of a binary model's logits mean
-    softmax[1] > `threshold`: it adds log(t / (1 - t)) to the background logit, since
-    softmax[1] > t exactly where logit1 - logit0 > log(t / (1 - t)). A constant added to a
-    channel survives PaddleSeg's bilinear resizing and sliding-window averaging unchanged."""
-    shift = math.log(threshold / (1 - threshold))
-
-    def shift_background(layer, inputs, outputs):
-        logit = outputs[0]
-        return [paddle.concat([logit[:, :1] + shift, logit[:, 1:]], axis=1), *outputs[1:]]
-    return shift_background
 
 
 # The image's share of an overlay pixel that has a label (PaddleSeg's overlays use 0.6).

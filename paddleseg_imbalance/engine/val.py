@@ -4,6 +4,8 @@ The config's `evaluators:` list chooses them (default: SegMetrics and
 DegenerateResultCheck); `class_names:` names the classes in tables and files. Results go
 to `<save_dir>/eval/latest.json` (and the evaluators' files beside it). `--sweep_thresholds`
 adds `ThresholdSweep` (binary and multi-label models): `<save_dir>/eval/thresholds.json`.
+`--thresholds` scores such a file (tuned on other data, e.g. the train set) on val, and
+`--threshold T` one number: the metrics are those of the thresholded decision.
 """
 import inspect
 import os
@@ -13,13 +15,16 @@ from paddleseg.utils import logger
 from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
-from paddleseg_imbalance.engine.decision_thresholds import output_channels
+from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_hook,
+                                                             decision_thresholds,
+                                                             output_channels)
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
-from paddleseg_imbalance.engine.multilabel import is_multilabel, multilabel_evaluation_options
+from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, is_multilabel,
+                                                   multilabel_evaluation_options)
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.evaluation import (ThresholdSweep, build_evaluators,
                                             default_evaluators, evaluate)
-from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable
+from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable, scored_channels
 
 _EVALUATE_OPTIONS = {name for name, parameter in inspect.signature(evaluate).parameters.items()
                      if parameter.kind == parameter.KEYWORD_ONLY}
@@ -86,6 +91,9 @@ def run(args):
                                  multilabel, args.sweep_thresholds)
     options.update(multilabel_evaluation_options(args, session.config))
     model = session.load_weights(args.model_path)
+    hook = _threshold_hook(args, session.config, multilabel, options)
+    if hook is not None:
+        model.register_forward_post_hook(hook)
     val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
     gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
@@ -99,6 +107,27 @@ def run(args):
         logger.info(f"The {len(paths)} val images with the lowest foreground IoU are drawn in "
                     f"{os.path.join(save_dir, 'errors')} (green TP, red FP, blue FN).")
     return result
+
+
+def _threshold_hook(args, config, multilabel, options):
+    """The hook that puts `--thresholds` (either kind of model) or a binary model's
+    `--threshold` into the logits, or None (argmax; a multi-label `--threshold` is the
+    evaluation's own `threshold`)."""
+    if args.thresholds is None and (multilabel or args.threshold is None):
+        return None
+    thresholds = decision_thresholds(args, config, multilabel)
+    if options.get("aug_eval") or any(isinstance(e, ThresholdSweep)
+                                       for e in options.get("evaluators") or []):
+        raise ConfigError("--thresholds/--threshold shift the logits before evaluation, "
+                          "which --aug_eval (averaged probabilities) and a threshold sweep "
+                          "(--sweep_thresholds or ThresholdSweep in `evaluators`, which "
+                          "sweeps the unshifted probabilities) cannot be combined with: "
+                          "leave one of them out.")
+    num_classes = output_channels(config)
+    channels = scored_channels(num_classes, multilabel, auxiliary_channels(config))
+    logger.info("Scoring the decision thresholds " + ", ".join(
+        f"channel {c}: {t}" for c, t in zip(channels, thresholds)) + ".")
+    return decision_threshold_hook(thresholds, num_classes, channels, multilabel)
 
 
 def main(argv=None):
