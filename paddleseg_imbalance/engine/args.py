@@ -159,6 +159,12 @@ def val_parser():
                         help="Where eval/ (and errors/) go; default the model's directory.")
     parser.add_argument("--save_errors", type=non_negative_int, default=0, metavar="K",
                         help="Draw the K val images with the lowest foreground IoU.")
+    parser.add_argument("--save_errors_by", default="foreground_iou",
+                        choices=["foreground_iou", "missed_objects"],
+                        help="How --save_errors ranks the images: lowest foreground IoU, or "
+                             "most label objects missed (matched as the ObjectMetrics "
+                             "evaluator in the config matches them; each missed object is "
+                             "outlined in yellow).")
     _add_multilabel_options(parser, "Multi-label evaluation: a pixel has a label where "
                                     "sigmoid(logit) > threshold; binary (2 classes): "
                                     "foreground where softmax[1] > threshold.")

@@ -22,7 +22,7 @@ from paddleseg_imbalance.engine.error_gallery import ErrorGallery
 from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, is_multilabel,
                                                    multilabel_evaluation_options)
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.evaluation import (ThresholdSweep, build_evaluators,
+from paddleseg_imbalance.evaluation import (ObjectMetrics, ThresholdSweep, build_evaluators,
                                             default_evaluators, evaluate)
 from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable, scored_channels
 
@@ -63,6 +63,13 @@ def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=Fa
             evaluators = build_evaluators(evaluators)
         except ValueError as error:
             raise ConfigError(f"`evaluators`: {error}") from error
+        for position, evaluator in enumerate(evaluators):
+            try:
+                if hasattr(evaluator, "check_classes"):
+                    evaluator.check_classes(output_channels(config),
+                                            config.dic.get("class_names"))
+            except ValueError as error:
+                raise ConfigError(f"`evaluators[{position}].classes`: {error}") from error
     sweeps = [e for e in evaluators or [] if isinstance(e, ThresholdSweep)]
     if sweep_thresholds and not sweeps:
         evaluators = (default_evaluators() if evaluators is None else evaluators)
@@ -96,7 +103,10 @@ def run(args):
         model.register_forward_post_hook(hook)
     val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
-    gallery = ErrorGallery(args.save_errors, val_dataset) if args.save_errors else None
+    objects = [e for e in options["evaluators"] or [] if isinstance(e, ObjectMetrics)]
+    gallery = ErrorGallery(args.save_errors, val_dataset, rank_by=args.save_errors_by,
+                           matching=objects[0].matching if objects else None
+                           ) if args.save_errors else None
     if gallery is not None and options.get("use_multilabel"):
         raise ConfigError("--save_errors draws single-label errors (one class per pixel); "
                           "it does not support multi-label models: leave it out.")
@@ -104,7 +114,9 @@ def run(args):
                       on_sample=gallery, **options)
     if gallery is not None:
         paths = gallery.write(save_dir)
-        logger.info(f"The {len(paths)} val images with the lowest foreground IoU are drawn in "
+        worst = ("most missed objects (outlined in yellow)"
+                 if args.save_errors_by == "missed_objects" else "lowest foreground IoU")
+        logger.info(f"The {len(paths)} val images with the {worst} are drawn in "
                     f"{os.path.join(save_dir, 'errors')} (green TP, red FP, blue FN).")
     return result
 

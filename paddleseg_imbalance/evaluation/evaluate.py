@@ -37,12 +37,14 @@ class EvaluationResult:
         num_images: images evaluated (sampler padding excluded).
         iteration: the training iteration, or None.
         reports: the evaluators' dicts, merged; written into the evaluation JSON.
+        objects: object-level scores (`ObjectScores`) when `ObjectMetrics` ran, else None.
     """
     confusion: Union[ConfusionMatrix, MultiLabelConfusion]
     metrics: Union[SegmentationMetrics, MultiLabelMetrics]
     num_images: int
     iteration: Optional[int] = None
     reports: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    objects: Optional[Any] = None
 
     def value(self, name):
         """A metric by name, for best-model selection (higher is better for all):
@@ -72,11 +74,18 @@ class EvaluationResult:
 
 def log_to_visualdl(result, log_writer, step):
     """Per-class scalars ``Evaluate/IoU/<class>`` and ``Evaluate/F1/<class>`` (F1 = Dice)
-    for every present class; absent classes have no value to plot."""
+    for every present class; absent classes have no value to plot. With `ObjectMetrics`,
+    also ``Evaluate/ObjectRecall/<class>``, ``Evaluate/ObjectPrecision/<class>`` and
+    ``Evaluate/ObjectF1/<class>`` where defined."""
     for name, iou, dice in zip(result.metrics.names, result.metrics.iou, result.metrics.dice):
         if not math.isnan(iou):
             log_writer.add_scalar(f"Evaluate/IoU/{name}", float(iou), step)
             log_writer.add_scalar(f"Evaluate/F1/{name}", float(dice), step)
+    for row in result.objects.rows() if result.objects is not None else []:
+        for key, tag in (("recall", "ObjectRecall"), ("precision", "ObjectPrecision"),
+                         ("f1", "ObjectF1")):
+            if not math.isnan(row[key]):
+                log_writer.add_scalar(f"Evaluate/{tag}/{row['name']}", float(row[key]), step)
 
 
 def summarize(confusion, num_images, evaluators=None, save_dir=None, iteration=None,
@@ -108,6 +117,9 @@ def summarize(confusion, num_images, evaluators=None, save_dir=None, iteration=N
     result = EvaluationResult(confusion, metrics, num_images, iteration)
     writes = save_dir is not None and paddle.distributed.get_rank() == 0
     evaluators = default_evaluators() if evaluators is None else build_evaluators(evaluators)
+    for evaluator in evaluators:  # streamed scores first, so that every evaluator sees them
+        if hasattr(evaluator, "add_to_result"):
+            evaluator.add_to_result(result)
     for evaluator in evaluators:
         result.reports.update(evaluator(result, save_dir if writes else None))
     if writes:
@@ -178,6 +190,12 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
     channels = scored_channels(num_classes, use_multilabel, skip_channels)
     for evaluator in probability_evaluators:
         evaluator.begin(num_classes, channels, ignore_index, use_multilabel)
+    if class_names is None:
+        class_names = getattr(dataset, "class_names", None)
+    prediction_evaluators = [e for e in evaluators if getattr(e, "needs_predictions", False)]
+    for evaluator in prediction_evaluators:
+        evaluator.begin(num_classes, ignore_index, use_multilabel, skip_channels,
+                        background_index, class_names)
     sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=1, shuffle=False,
                                                 drop_last=False)
     loader = paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=num_workers,
@@ -216,15 +234,17 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
                         logit, data["label"], channels, use_multilabel, summed_softmax=aug_eval)
                     for evaluator in probability_evaluators:
                         evaluator.update(probabilities, labels)
+                if prediction_evaluators:
+                    hard = (pred > threshold).astype("int64") if use_multilabel else pred
+                    hard, label = hard.numpy(), data["label"].numpy()
+                    for evaluator in prediction_evaluators:
+                        evaluator.update(hard, label)
                 if on_sample is not None:
                     on_sample(step * nranks + rank, pred, data["label"])
             if print_detail and rank == 0:
                 bar.update(step + 1)
     confusion.all_reduce()
-    for evaluator in probability_evaluators:
+    for evaluator in probability_evaluators + prediction_evaluators:
         evaluator.all_reduce()
-
-    if class_names is None:
-        class_names = getattr(dataset, "class_names", None)
     return summarize(confusion, len(dataset), evaluators, save_dir, iteration, class_names,
                      background_index, log_writer)

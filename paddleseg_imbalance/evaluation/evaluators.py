@@ -7,7 +7,11 @@ must follow from the counts, so adding one costs nothing per sample. The excepti
 evaluator with ``needs_probabilities = True`` (`ThresholdSweep`): `evaluate` calls its
 ``begin(num_classes, channels, ignore_index, multilabel)``, then ``update(probabilities,
 labels)`` per sample with the foreground probabilities of the swept channels, and
-``all_reduce()`` once, before calling it with the result.
+``all_reduce()`` once, before calling it with the result. Likewise an evaluator with
+``needs_predictions = True`` (`ObjectMetrics`) gets ``begin(num_classes, ignore_index,
+multilabel, skip_channels, background_index, class_names)``, ``update(predictions,
+labels)`` per sample (numpy class indices, or multi-label 0/1 masks) and ``all_reduce()``;
+its ``add_to_result(result)`` runs before every evaluator, so all of them see its scores.
 
     evaluators:
       - type: SegMetrics                # per-class table and summary line
@@ -42,10 +46,18 @@ class Evaluator:
         raise NotImplementedError
 
 
+class EvaluatorArgumentError(ValueError):
+    """A bad evaluator argument; `build_evaluators` names it as ``evaluators[i].<argument>``."""
+
+    def __init__(self, argument, message):
+        super().__init__(f"{argument}: {message}")
+        self.argument, self.message = argument, message
+
+
 def build_evaluators(specs):
     """Evaluator instances from YAML entries (``{type: Name, **kwargs}``) or instances."""
     evaluators = []
-    for spec in specs:
+    for position, spec in enumerate(specs):
         if isinstance(spec, Evaluator):
             evaluators.append(spec)
             continue
@@ -59,6 +71,9 @@ def build_evaluators(specs):
                              f"{sorted(EVALUATORS.components_dict)}.")
         try:
             evaluators.append(EVALUATORS.components_dict[name](**kwargs))
+        except EvaluatorArgumentError as error:
+            raise ValueError(f"evaluators[{position}].{error.argument} ({name}): "
+                             f"{error.message}") from error
         except TypeError as error:  # an unknown or missing argument
             raise ValueError(f"evaluators: {name}: {error}; see help({name}) for the "
                              "arguments.") from error
@@ -285,6 +300,12 @@ _IMBALANCE_FIX = ("Weight the rare classes (`weight: auto` on the loss), train w
                   "WeightedIoULoss or TverskyLoss, or show the model more of them "
                   "(RareClassCrop, ClassBalancedDataset).")
 _LABEL_FIX = "Check the label files, the val file list, num_classes and ignore_index."
+_SMALL_OBJECT_FIX = ("The model keeps the large objects and loses the small ones: predict at a "
+                     "finer output stride (the stride-4 recipe, configs/demo/"
+                     "pp_liteseg_stdc1_demo_recommended_stride4.yml), do not shrink the "
+                     "images, crop around the rare class (RareClassCrop) and weight it "
+                     "(`weight: auto`); `tools/val.py --save_errors K --save_errors_by "
+                     "missed_objects` outlines the missed objects.")
 
 
 def _flag(message, fix, **details):
@@ -307,6 +328,9 @@ class DegenerateResultCheck(Evaluator):
       metrics say nothing about the model.
     - ``labels_only_background``: the labels hold only the background class.
     - ``labels_only_ignore``: every label pixel is ``ignore_index``.
+    - ``small_objects_missed`` (with `ObjectMetrics` in the list): a class whose pixel IoU
+      is at least `small_object_iou` misses every one of its objects below some size
+      (at least `min_small_objects` of them): the large objects carry the IoU.
     - ``high_ignore_share``: more than `ignore_share_warn` of the label pixels are
       ``ignore_index``. With 255 these are most likely 0/255 masks whose foreground is
       ignored; the fix (the `RemapLabels` transform with ``mapping: {255: 1}``) is given
@@ -315,15 +339,27 @@ class DegenerateResultCheck(Evaluator):
     Args:
         max_pred_share (float): in (0, 1]; see ``dominant_prediction``.
         ignore_share_warn (float): in [0, 1]; see ``high_ignore_share``.
+        small_object_iou (float): in [0, 1]; see ``small_objects_missed``.
+        min_small_objects (int): see ``small_objects_missed``.
     """
 
-    def __init__(self, max_pred_share=0.95, ignore_share_warn=0.3):
+    def __init__(self, max_pred_share=0.95, ignore_share_warn=0.3, small_object_iou=0.5,
+                 min_small_objects=3):
         if not 0 < max_pred_share <= 1 or not 0 <= ignore_share_warn <= 1:
             raise ValueError(f"DegenerateResultCheck: max_pred_share {max_pred_share} must "
                              f"be in (0, 1] and ignore_share_warn {ignore_share_warn} in "
                              "[0, 1] (both are shares, e.g. 0.95 and 0.3).")
         self.max_pred_share = float(max_pred_share)
         self.ignore_share_warn = float(ignore_share_warn)
+        if not 0 <= small_object_iou <= 1:
+            raise EvaluatorArgumentError("small_object_iou", f"{small_object_iou} must be in "
+                                         "[0, 1] (an IoU, e.g. 0.5).")
+        if isinstance(min_small_objects, bool) or not isinstance(min_small_objects, int) \
+                or min_small_objects < 1:
+            raise EvaluatorArgumentError("min_small_objects", f"{min_small_objects!r} must "
+                                         "be a positive integer, e.g. 3.")
+        self.small_object_iou = float(small_object_iou)
+        self.min_small_objects = min_small_objects
 
     def __call__(self, result, save_dir=None):
         confusion, metrics = result.confusion, result.metrics
@@ -337,6 +373,8 @@ class DegenerateResultCheck(Evaluator):
                                        confusion.ignore_index, "label pixels")
             if metrics.valid_pixels:
                 flags.update(self._multiclass_flags(metrics, confusion))
+        if result.objects is not None:
+            flags.update(self._small_object_flags(metrics, result.objects))
         if flags:
             where = "" if result.iteration is None else f" at iteration {result.iteration}"
             rule = "=" * 88
@@ -397,6 +435,24 @@ class DegenerateResultCheck(Evaluator):
                 flags["labels_only_background"] = _flag(
                     message, _REMAP_FIX if zero_255 else _LABEL_FIX)
         return flags
+
+    def _small_object_flags(self, metrics, objects):
+        missed, names = [], []
+        for index, name in enumerate(objects.names):
+            iou = metrics.value(f"iou/{name}")
+            lost = objects.smallest_missed(index, self.min_small_objects)
+            if lost is None or not iou >= self.small_object_iou:
+                continue
+            names.append(name)
+            recall = objects.row(index)["recall"]
+            missed.append(f'"{name}" has pixel IoU {iou:.3f}, yet all {lost[1]} of its '
+                          f"objects smaller than {lost[0]} px are missed (object recall "
+                          f"over all sizes {recall:.3f})")
+        if not missed:
+            return {}
+        return {"small_objects_missed": _flag(
+            "; ".join(missed) + ": the large objects carry the pixel IoU.",
+            _SMALL_OBJECT_FIX, names=names)}
 
     @staticmethod
     def _label_presence_flags(scores, what, plural, unit):
