@@ -1,12 +1,19 @@
-"""Config rule PSI006: every `type:` must name a registered component.
+"""Config rules PSI006 / PSI016: every `type:` must name a registered component.
 
 PaddleSeg's builder looks a `type` up in all of its managers (models, backbones,
 datasets, transforms, losses, optimizers) and fails with `The specified component (X)
 was not found` only when it builds that part, possibly after minutes of data loading.
 The `evaluators:` section is looked up in this plugin's EVALUATORS. The suggested fix is
-the closest registered name, preferring the manager the key belongs to.
+the closest registered name, preferring the manager the key belongs to; a name that
+another PaddleSeg line registers (develop, or 2.8.0) says so, since the config is then
+fine for that line and only the installed PaddleSeg lacks it. In a fragment (see
+`fragments`) an unknown type is a warning, PSI016: the configs that include it may import
+the module that registers it (PaddleSeg's contrib projects do) or replace it; in a
+complete config that keeps it, it is PSI006.
 """
 import difflib
+
+from paddleseg_imbalance.lint.known_components import line_name, other_line
 
 # SegBuilder.optimizer renames these before it looks them up.
 OPTIMIZER_ALIASES = ("adam", "sgd")
@@ -46,8 +53,11 @@ def _suggestion(name, manager, known):
 
 
 def unknown_components(ctx):
-    """PSI006: a `type` that no manager has registered."""
+    """PSI006 (PSI016 in a fragment): a `type` that no manager has registered."""
     known = ctx.known
+    code = "PSI016" if ctx.fragment else "PSI006"
+    in_fragment = (f" (this file is linted as a fragment: {ctx.fragment}; the configs that "
+                   "include it must register or replace it)" if ctx.fragment else "")
     builder_names = set(known.all_names()) - set(known.names["evaluators"])
     for section, manager in _SECTION_MANAGER.items():
         if section not in ctx.config:
@@ -62,14 +72,26 @@ def unknown_components(ctx):
             if isinstance(name, str) and name in registered:
                 continue
             kind = _SINGULAR.get(node_manager, "component")
+            line = other_line(name, known.paddleseg_version) if isinstance(name, str) else None
+            if line:
+                installed = line_name(known.paddleseg_version)
+                if installed != known.paddleseg_version:
+                    installed += f" ({known.paddleseg_version})"
+                yield ctx.finding(
+                    code, path + ("type",),
+                    f"{kind} type {name!r} in `{section}` is registered by PaddleSeg {line}, "
+                    f"not by the installed {installed}{in_fragment}",
+                    f"install PaddleSeg {line} to use this config, or pick a {kind} that "
+                    f"{installed} registers")
+                continue
             suggestion = _suggestion(name, node_manager, known)
             fix = (f"did you mean `type: {suggestion}`?" if suggestion else
                    f"use a registered {kind} (see `paddleseg.cvlibs.manager` and "
                    "`paddleseg_imbalance.EVALUATORS`)")
             yield ctx.finding(
-                "PSI006", path + ("type",),
+                code, path + ("type",),
                 f"unknown {kind} type {name!r} in `{section}`: no component of that name is "
-                "registered (names are case-sensitive)",
+                f"registered (names are case-sensitive){in_fragment}",
                 fix + "; a component of your own must be imported (registered) before the "
                 "config is built")
 

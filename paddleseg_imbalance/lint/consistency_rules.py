@@ -21,7 +21,9 @@ MODE_LOSSES = {"WeightedIoULoss", "TverskyLoss", "SoftClDiceLoss"}
 
 
 def missing_sections(ctx):
-    """PSI007: a key that PaddleSeg's DefaultPrimaryRule requires is absent."""
+    """PSI007: a key that PaddleSeg's DefaultPrimaryRule requires is absent (not in fragments)."""
+    if ctx.fragment:
+        return
     for key in REQUIRED_KEYS:
         if key not in ctx.config:
             yield ctx.finding("PSI007", (key,), f"`{key}` is missing: PaddleSeg refuses a "
@@ -76,7 +78,7 @@ def num_classes_missing(ctx):
                               "add `num_classes: N` (classes in the labels, background "
                               "included) to the dataset and the model")
     invalid = any(not is_positive_int(value) for _, _, value in _num_classes_sources(ctx))
-    if "model" in ctx.config and ctx.num_classes() is None and not invalid:
+    if "model" in ctx.config and ctx.num_classes() is None and not invalid and not ctx.fragment:
         yield ctx.finding("PSI002", ("model",), "the model has no num_classes and no dataset "
                           "gives one", "add `num_classes: N` to model")
 

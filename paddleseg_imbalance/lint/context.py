@@ -70,12 +70,15 @@ class LintContext:
         num_labels: `LabelCount` of a multi-label setup, from the config (`label_names`,
             `num_labels`) or, with `--scan-data`, from the label files; None when unknown.
         data: {section name: data scan summary} once the data is scanned.
+        fragment: why the config is linted as a fragment (see `fragments`), or None; the
+            rules on what a config lacks skip fragments.
     """
 
     resolved: object
     known: object
     num_labels: object = None
     data: dict = field(default_factory=dict)
+    fragment: object = None
 
     @property
     def config(self):

@@ -10,6 +10,7 @@ JSON output (`paddleseg-imbalance lint CONFIG --format json`), schema version 1:
       "version": 1,
       "config": "configs/x.yml",            # the file given on the command line
       "scan_data": false,                   # whether PSI1xx rules ran
+      "fragment": null,                     # why it was linted as a fragment (`fragments`)
       "summary": {"error": 1, "warning": 0},
       "findings": [                         # errors first, then warnings; by code
         {
@@ -79,6 +80,9 @@ RULES = _rules(
     ("PSI015", ERROR, "model-stage-arguments",
      "PPLiteSeg `arm_out_chs` / `seg_head_inter_chs` of a length other than 1 or that of "
      "`backbone_indices`"),
+    ("PSI016", WARNING, "unknown-component-in-fragment",
+     "a fragment (`_base_` file, partial config) names a `type:` the installed PaddleSeg does "
+     "not register; it is an error (PSI006) in each complete config that keeps it"),
     ("PSI020", ERROR, "multilabel-num-classes",
      "AddMultiLabelAuxiliaryCategory with num_classes other than labels + 1"),
     ("PSI021", ERROR, "multilabel-aux-not-first",
@@ -176,13 +180,17 @@ def exit_code(findings, strict=False):
     return 1 if ERROR in severities or (strict and WARNING in severities) else 0
 
 
-def render_json(findings, config, scan_data):
-    """The findings as the JSON document described in the module docstring."""
+def json_document(findings, config, scan_data, fragment=None):
+    """The findings as the JSON object described in the module docstring."""
     findings = sort_findings(findings)
     summary = {severity: sum(f.severity == severity for f in findings) for severity in SEVERITIES}
-    return json.dumps({"version": 1, "config": config, "scan_data": scan_data,
-                       "summary": summary, "findings": [f.to_json() for f in findings]},
-                      indent=2)
+    return {"version": 1, "config": config, "scan_data": scan_data, "fragment": fragment,
+            "summary": summary, "findings": [f.to_json() for f in findings]}
+
+
+def render_json(findings, config, scan_data, fragment=None):
+    """The findings as the JSON document described in the module docstring."""
+    return json.dumps(json_document(findings, config, scan_data, fragment), indent=2)
 
 
 _COLOURS = {ERROR: "\033[31m", WARNING: "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
