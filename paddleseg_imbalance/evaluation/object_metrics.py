@@ -226,7 +226,7 @@ class ObjectScores:
             if bucket["matched"]:
                 break
             objects += bucket["objects"]
-            if objects >= min_objects:
+            if bucket["objects"] and objects >= min_objects:
                 found = (edge, objects)
         return found
 
