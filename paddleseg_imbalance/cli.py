@@ -72,17 +72,24 @@ def lint(args):
     if args.list_rules:
         print(rules_table())
         return 0
-    if args.config is None:
-        print("paddleseg-imbalance lint: error: give a CONFIG (or --list-rules)",
-              file=sys.stderr)
+    if not args.paths:
+        print("paddleseg-imbalance lint: error: give a CONFIG or a folder of configs (or "
+              "--list-rules)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    options = dict(scan_data=args.scan_data, opts=args.opts, workers=args.workers,
+                   progress=sys.stderr.isatty(), components=tuple(args.components or ()),
+                   fragment="--fragment" if args.fragment else None)
     try:
         # Stdout carries the report alone (JSON must parse): PaddleSeg logs to stdout.
         with contextlib.redirect_stdout(sys.stderr):
             if args.scan_data:
                 importlib.import_module("paddleseg_imbalance")  # registers the components
-            report = run_lint(args.config, scan_data=args.scan_data, opts=args.opts,
-                              workers=args.workers, progress=sys.stderr.isatty())
+            if len(args.paths) == 1 and not os.path.isdir(args.paths[0]):
+                report = run_lint(args.paths[0], **options)
+            else:
+                from paddleseg_imbalance.lint.tree import lint_tree
+
+                report = lint_tree(args.paths, **options)
     except LintInputError as error:
         print(f"paddleseg-imbalance lint: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -99,9 +106,12 @@ def _add_lint(subparsers):
         description="Check a PaddleSeg config, with its _base_ files, for the mistakes that "
                     "make class-imbalanced training fail (num_classes, losses, multi-label "
                     "setup, label padding); with --scan-data also read every label file. "
+                    "Folders are linted file by file, ending with a summary line. "
                     "Exit 0: clean; 1: errors (or warnings with --strict); 2: unusable "
                     "input. Rules: --list-rules.")
-    parser.add_argument("config", nargs="?", help="PaddleSeg YAML config.")
+    parser.add_argument("paths", nargs="*", metavar="PATH",
+                        help="PaddleSeg (or PaddleX 3 segmentation) YAML configs, or folders: "
+                             "every .yml/.yaml under them.")
     parser.add_argument("--scan-data", action="store_true",
                         help="Also read the datasets' files (imports paddle).")
     parser.add_argument("--format", default="text", choices=["text", "json"],
@@ -112,6 +122,11 @@ def _add_lint(subparsers):
                         help="Config overrides as the tools take them: key=value ...")
     parser.add_argument("--workers", type=int, default=None,
                         help="Processes that read label files (default: CPU count).")
+    parser.add_argument("--components", action="append", metavar="MODULE",
+                        help="A module (file, folder or importable name) whose registered "
+                             "components count as known; read, not run. Repeatable.")
+    parser.add_argument("--fragment", action="store_true",
+                        help="Lint as fragments: what the configs lack is not an error.")
     parser.add_argument("--list-rules", action="store_true", help="Print the rules and exit.")
     parser.set_defaults(handler=lint)
 

@@ -9,7 +9,8 @@ not an error. A file is a fragment when, after its own `_base_` files are merged
 1. it lies in a folder named `_base_`, or
 2. it has no `model` (data, schedule or optimizer settings for others to include), or
 3. it has no `train_dataset` (settings for export, evaluation or prediction only), or
-4. another YAML linted in the same run names it as `_base_` (`lint DIR`), or
+4. another YAML linted in the same run names it as `_base_` (`lint DIR`) and it lacks a
+   section PaddleSeg requires (a complete config that others extend stays a config), or
    `lint --fragment` says so.
 """
 import os
