@@ -1,6 +1,6 @@
 """The `paddleseg-imbalance` console script.
 
-    paddleseg-imbalance demo-data DIR [--kind both|binary|multilabel|cracks] [--size 128 ...]
+    paddleseg-imbalance demo-data DIR [--kind both|binary|multilabel|cracks|multilabel_nested] [--size 128 ...]
     paddleseg-imbalance lint CONFIG [--scan-data] [--format text|json] [--strict]
     paddleseg-imbalance stats CONFIG | --dataset-root DIR --file-list LIST --num-classes N
     paddleseg-imbalance train|val|predict|export --config CONFIG [PaddleSeg's flags]
@@ -51,10 +51,12 @@ def _add_demo_data(subparsers):
                     "pixels, on pavement (DIR/cracks). Deterministic per seed.")
     parser.add_argument("dir", help="Target directory (e.g. data/demo).")
     parser.add_argument("--kind", default="both",
-                        choices=["binary", "multilabel", "both", "cracks"],
+                        choices=["binary", "multilabel", "both", "cracks",
+                                 "multilabel_nested"],
                         help="both: binary/ and multilabel/ (roads and buildings); cracks: "
-                             "cracks/, a binary dataset of another thin structure "
-                             "(default: %(default)s)")
+                             "cracks/, a binary dataset of another thin structure; "
+                             "multilabel_nested: multilabel_nested/, 3 nested blob-like "
+                             "labels (parcel > building > solar) (default: %(default)s)")
     parser.add_argument("--size", type=int, default=128, help="Image side in pixels.")
     parser.add_argument("--num-train", type=int, default=64, help="Training images.")
     parser.add_argument("--num-val", type=int, default=16, help="Validation images.")

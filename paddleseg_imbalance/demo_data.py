@@ -7,6 +7,11 @@ yet the foreground is learnable from local colour and shape: that is the point o
 ``kind="cracks"`` writes a second kind of thin structure instead: dark, jagged, branching
 crack-like curves 1-5 px wide (about 1.5 % of the pixels) on a grainy pavement texture,
 so that a recipe for thin foreground can be checked on more than one kind of data.
+``kind="multilabel_nested"`` writes a second multi-label layout, blob-like and nested:
+fenced ``parcel`` lots (about 9 % of the pixels) holding ``building`` roofs (about 2 %),
+some with ``solar`` panels (about 0.35 %): a solar pixel is also building and parcel, a
+building pixel also parcel, so that a multi-label recipe is checked on labels that contain
+one another rather than on thin ones.
 
 Layout under ``root`` (``S`` is ``size``)::
 
@@ -23,6 +28,9 @@ Layout under ``root`` (``S`` is ``size``)::
     root/cracks/                    only with kind "cracks": the binary layout, other images,
         images/, labels/ ...        labels 0 background, 1 crack
         train.txt, val.txt, dataset.json, README.txt
+    root/multilabel_nested/         only with kind "multilabel_nested": the multi-label
+        images/, labels/ ...        layout, other images, S x 3S strips of 3 labels
+        train.txt, val.txt, ...     (0 parcel, 1 building, 2 solar)
 
 ``road`` marks asphalt and dirt roads; ``built_up`` marks buildings and the paved band
 (road surface and pavement) of asphalt roads, so asphalt road pixels carry both labels and
@@ -41,9 +49,10 @@ import cv2
 import numpy as np
 
 LABEL_NAMES = ("road", "built_up")
+NESTED_LABEL_NAMES = ("parcel", "building", "solar")
 BINARY_CLASSES = ("background", "foreground")
 CRACK_CLASSES = ("background", "crack")
-KINDS = ("binary", "multilabel", "both", "cracks")
+KINDS = ("binary", "multilabel", "both", "cracks", "multilabel_nested")
 SPLITS = ("train", "val")
 MIN_SIZE = 32
 
@@ -75,6 +84,14 @@ _CRACK_WIDTH_PROBS = (0.3, 0.3, 0.2, 0.12, 0.08)
 _STAINS_PER_128 = 2.0  # dark blobs that look like cracks in colour but not in shape
 _CRACK_STEP = 2.0
 
+# Nested labels: parcels (lawn inside a dark fence), roofs inside them, panels on roofs.
+_LAWN = (96, 150, 70)
+_FENCE = (60, 52, 44)
+_PANEL = (36, 48, 92)
+_PARCELS_PER_128 = 2.5
+_BUILDINGS_PER_PARCEL = 1.2
+_PANEL_PROB = 0.6
+
 
 def make_sample(rng, size=128):
     """Draw one synthetic sample.
@@ -105,6 +122,17 @@ def make_crack_sample(rng, size=128):
     if rng.random() >= _EMPTY_CRACK_IMAGE_PROB:
         for _ in range(max(1, rng.poisson(_CRACKS_PER_128 * size / 128))):
             _draw_crack(rng, image, labels)
+    return _sensor(rng, image), labels
+
+
+def make_nested_sample(rng, size=128):
+    """Draw one sample of nested labels: ``(image, labels)`` as `make_sample` returns them,
+    with the channels of ``NESTED_LABEL_NAMES`` (solar within building within parcel)."""
+    image = _ground(rng, size)
+    labels = np.zeros((size, size, len(NESTED_LABEL_NAMES)), np.uint8)
+    if rng.random() >= _EMPTY_IMAGE_PROB:
+        for _ in range(max(1, rng.poisson(_PARCELS_PER_128 * (size / 128) ** 2))):
+            _draw_parcel(rng, image, labels)
     return _sensor(rng, image), labels
 
 
@@ -312,6 +340,43 @@ def _polygon(corners, size):
     return mask.astype(bool)
 
 
+def _rotated_box(rng, centre, extent, angle, size):
+    """Mask of a box of side lengths drawn from ``extent`` (low, high) px, turned ``angle``
+    degrees about ``centre``."""
+    width, height = rng.uniform(*extent, 2)
+    box = ((float(centre[0]), float(centre[1])), (float(width), float(height)), float(angle))
+    return _polygon(cv2.boxPoints(box), size)
+
+
+def _draw_parcel(rng, image, labels):
+    """A fenced lawn (parcel) with roofs (parcel + building), some with solar panels (all
+    three labels). Later parcels cover earlier ones, labels included."""
+    size = image.shape[0]
+    scale = size / 128
+    angle = 0.0 if rng.random() < 0.5 else rng.uniform(-30, 30)
+    centre = rng.uniform(0.1, 0.9, 2) * size
+    lot = _rotated_box(rng, centre, (16 * scale, 32 * scale), angle, size)
+    if not lot.any():
+        return
+    _paint(image, labels, lot, _jitter(rng, _LAWN, 12), (1, 0, 0))
+    inner = cv2.erode(lot.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    image[lot & ~inner] = _jitter(rng, _FENCE, 10)  # the fence is part of the parcel
+    ys, xs = np.nonzero(inner)
+    for _ in range(max(1, rng.poisson(_BUILDINGS_PER_PARCEL))):
+        if not len(xs):
+            return
+        spot = int(rng.integers(len(xs)))
+        roof = _rotated_box(rng, (xs[spot], ys[spot]), (6 * scale, 14 * scale), angle,
+                            size) & inner
+        _paint(image, labels, roof, _jitter(rng, _ROOFS[rng.integers(len(_ROOFS))], 15),
+               (1, 1, 0))
+        if roof.any() and rng.random() < _PANEL_PROB:
+            ry, rx = np.nonzero(roof)
+            panel = _rotated_box(rng, (rx.mean(), ry.mean()), (3 * scale, 6 * scale),
+                                 angle, size) & roof
+            _paint(image, labels, panel, _jitter(rng, _PANEL, 8), (1, 1, 1))
+
+
 def _sensor(rng, image):
     """Camera blur and per-pixel noise; round to uint8."""
     image = cv2.GaussianBlur(image.astype(np.float32), (3, 3), 0.6)
@@ -383,7 +448,10 @@ def _crack_path(rng, start, heading, length, size):
 # What each `kind` writes; one call writes either the road kinds or the cracks, which are
 # drawn by another generator.
 _KIND_SUBDIRS = {"binary": ("binary",), "multilabel": ("multilabel",),
-                 "both": ("binary", "multilabel"), "cracks": ("cracks",)}
+                 "both": ("binary", "multilabel"), "cracks": ("cracks",),
+                 "multilabel_nested": ("multilabel_nested",)}
+_DRAW = {("cracks",): make_crack_sample, ("multilabel_nested",): make_nested_sample}
+_MULTILABEL_KINDS = {"multilabel": LABEL_NAMES, "multilabel_nested": NESTED_LABEL_NAMES}
 
 
 def _check_args(kind, size, num_train, num_val, seed):
@@ -418,7 +486,7 @@ def _sample_rng(seed, split, index):
 def _write_split(root, kinds, split, num, size, seed):
     """Write one split of every kind; return its pixel counts (see `_count_pixels`)."""
     width = max(4, len(str(num - 1)))
-    draw = make_crack_sample if kinds == ("cracks",) else make_sample
+    draw = _DRAW.get(kinds, make_sample)
     counts = 0
     lines = []
     for index in range(num):
@@ -427,7 +495,8 @@ def _write_split(root, kinds, split, num, size, seed):
         # Encode once; cv2 wants BGR, the file holds RGB.
         image_png = _encode_png(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         for kind in kinds:
-            label = multilabel_strips(labels) if kind == "multilabel" else binary_label(labels)
+            label = (multilabel_strips(labels) if kind in _MULTILABEL_KINDS
+                     else binary_label(labels))
             (root / kind / "images" / name).write_bytes(image_png)
             (root / kind / "labels" / name).write_bytes(_encode_png(label))
         lines.append(f"images/{name} labels/{name}\n")
@@ -458,6 +527,10 @@ def _shares(kind, counts):
     if kind in ("binary", "cracks"):
         return {BINARY_CLASSES[1] if kind == "binary" else CRACK_CLASSES[1]:
                 round(union / pixels, 6)}
+    if kind == "multilabel_nested":
+        return {**{name: round(int(c) / pixels, 6)
+                   for name, c in zip(NESTED_LABEL_NAMES, counts[2:5])},
+                "none": round(1 - union / pixels, 6)}
     road, built, both = (int(c) for c in counts[2:5])
     return {"road": round(road / pixels, 6), "built_up": round(built / pixels, 6),
             "both": round(both / pixels, 6),
@@ -473,10 +546,11 @@ def _dataset_meta(kind, counts, size, seed, num_train, num_val):
         classes = BINARY_CLASSES if kind == "binary" else CRACK_CLASSES
         meta.update(num_classes=2, classes=list(classes), label_values=[0, 1])
     else:
-        meta.update(num_labels=len(LABEL_NAMES), labels=list(LABEL_NAMES),
-                    label_layout=f"(H, {len(LABEL_NAMES)}*W) strips, label c in columns "
+        names = _MULTILABEL_KINDS[kind]
+        meta.update(num_labels=len(names), labels=list(names),
+                    label_layout=f"(H, {len(names)}*W) strips, label c in columns "
                                  "[c*W, (c+1)*W), values 0/1",
-                    num_classes_with_background=len(LABEL_NAMES) + 1)
+                    num_classes_with_background=len(names) + 1)
     meta["pixel_share"] = {split: _shares(kind, c) for split, c in per_split.items()}
     meta["images_without_foreground"] = {split: int(c[-1]) for split, c in counts.items()}
     return meta
@@ -492,6 +566,12 @@ def _readme(kind, meta):
                   f"buildings).\n{paddleseg}")
     elif kind == "cracks":
         labels = f"labels/*.png: single channel, 0 background, 1 crack.\n{paddleseg}"
+    elif kind == "multilabel_nested":
+        labels = (f"labels/*.png: single channel {size} x {3 * size}, values 0/1; label 0 "
+                  f"'parcel' in columns [0, {size}),\nlabel 1 'building' in [{size}, "
+                  f"{2 * size}), label 2 'solar' in [{2 * size}, {3 * size}).\nLabels are "
+                  "nested: solar within building within parcel. With a background "
+                  "channel\nadded (AddMultiLabelAuxiliaryCategory) num_classes is 4.")
     else:
         labels = (f"labels/*.png: single channel {size} x {2 * size}, values 0/1; label 0 "
                   f"'road' in columns [0, {size}),\nlabel 1 'built_up' (buildings and asphalt "
@@ -502,6 +582,11 @@ def _readme(kind, meta):
         what = (f"Synthetic pavement images, {size} x {size} px: dark, jagged, branching "
                 "cracks 1-5 px wide\non grainy concrete or asphalt with dark stains, generated "
                 f"by `paddleseg-imbalance\ndemo-data --kind cracks --seed {meta['seed']}`.")
+    elif kind == "multilabel_nested":
+        what = (f"Synthetic aerial-style images, {size} x {size} px: fenced parcels with "
+                "buildings, some\nwith solar panels, on textured ground, generated by "
+                f"`paddleseg-imbalance demo-data\n--kind multilabel_nested --seed "
+                f"{meta['seed']}`.")
     else:
         what = (f"Synthetic aerial-style images, {size} x {size} px: thin roads and small "
                 "buildings on\ntextured ground, generated by `paddleseg-imbalance demo-data "
