@@ -287,8 +287,10 @@ class ObjectMetrics(Evaluator):
 
     def check_classes(self, num_classes, class_names):
         """`ValueError` naming the `classes` entries that are no class of a
-        `num_classes`-channel output named `class_names` (or None)."""
-        self._channels_of(self.classes or [], num_classes, class_names)
+        `num_classes`-channel output named `class_names` (or None); nothing to check
+        when `num_classes` is None (not in the config: `begin` checks at evaluation)."""
+        if num_classes is not None:
+            self._channels_of(self.classes or [], num_classes, class_names)
 
     def _channels_of(self, classes, num_classes, class_names):
         names = [str(n) for n in class_names] if class_names else []
