@@ -34,6 +34,7 @@ from paddleseg_imbalance.labels import read_label
 from paddleseg_imbalance.lint.context import DatasetSection, LintContext
 from paddleseg_imbalance.lint.known_components import load_snapshot
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
+from paddleseg_imbalance.lint.paddlex import as_paddleseg
 from paddleseg_imbalance.lint.resolve import format_key, resolve_config
 from paddleseg_imbalance.transforms.multilabel_aux import count_labels
 
@@ -96,7 +97,8 @@ def _labels_in_file(image, label):
 
 def inputs_from_config(path, split="train_dataset"):
     """`StatsInputs` for the `split` section of the config at `path`."""
-    ctx = LintContext(resolve_config(path), load_snapshot())
+    # A PaddleX 3 config reads as its PaddleSeg datasets (`lint.paddlex`).
+    ctx = LintContext(as_paddleseg(resolve_config(path)), load_snapshot())
     section = ctx.dataset(split)
     if section is None:
         raise StatsInputError(f"config '{path}' has no `{split}`")

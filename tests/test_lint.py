@@ -139,6 +139,9 @@ CONFIG_CASES = [
      _set(("train_dataset", "transforms"), [
          {"type": "RemapLabels", "mapping": {255: 1}},
          {"type": "RandomPaddingCrop", "crop_size": [32, 32]}])),
+    # Without `model` the file is a fragment: an unknown type there is a warning.
+    ("PSI016", _chain(_delete(("model",)), _set(("train_dataset", "type"), "Datasett")),
+     _set(("train_dataset", "type"), "Dataset")),
 ]
 
 
@@ -281,8 +284,10 @@ def test_json_output_follows_the_documented_schema(tmp_path):
     result = run_cli(write(tmp_path, config), "--format", "json")
     assert result.returncode == 1
     document = json.loads(result.stdout)
-    assert set(document) == {"version", "config", "scan_data", "summary", "findings"}
+    assert set(document) == {"version", "config", "scan_data", "fragment", "paddlex", "summary",
+                             "findings"}
     assert document["version"] == 1 and document["scan_data"] is False
+    assert document["fragment"] is None and document["paddlex"] is False
     assert document["summary"] == {"error": 1, "warning": 1}
     for finding in document["findings"]:
         assert set(finding) == {"code", "severity", "name", "key", "file", "message", "fix",

@@ -19,7 +19,8 @@ def lint_before_run(args):
             if getattr(args, key, None) is not None] + list(args.opts or [])
     try:
         # The plugin is loaded here, so the live managers know every registered name.
-        report = lint(args.config, opts=opts, known=from_managers())
+        # A config a tool runs is never a fragment: what it lacks is an error.
+        report = lint(args.config, opts=opts, known=from_managers(), fragment=False)
     except LintInputError as error:
         raise ConfigError(f"{error} (--config {args.config})") from error
     if report.errors:

@@ -19,10 +19,13 @@ from paddleseg_imbalance.lint.context import LintContext
 from paddleseg_imbalance.lint.findings import (RULES, Finding, exit_code, render_json,
                                                render_text, sort_findings)
 from paddleseg_imbalance.lint.fragments import fragment_reason
+from paddleseg_imbalance.lint.paddlex import as_paddleseg, reworded
 from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
 
 CONFIG_CHECKS = (consistency_rules.CHECKS + component_rules.CHECKS + loss_rules.CHECKS
                  + model_rules.CHECKS + multilabel_rules.CHECKS + transform_rules.CHECKS)
+# A PaddleX 3 config holds no PaddleSeg model, losses or transforms (see `paddlex`).
+PADDLEX_CHECKS = (consistency_rules.num_classes_invalid, consistency_rules.single_channel)
 
 
 @dataclass
@@ -34,6 +37,7 @@ class LintReport:
     scan_data: bool = False
     fragment: object = None
     files: tuple = ()
+    paddlex: bool = False
 
     @property
     def errors(self):
@@ -43,11 +47,16 @@ class LintReport:
         return exit_code(self.findings, strict)
 
     def text(self, colour=False):
-        label = f"{self.config} (a fragment: {self.fragment})" if self.fragment else self.config
+        label = self.config
+        if self.paddlex:
+            label += " (a PaddleX 3 segmentation config)"
+        if self.fragment:
+            label += f" (a fragment: {self.fragment})"
         return render_text(self.findings, label, colour)
 
     def json(self):
-        return render_json(self.findings, self.config, self.scan_data, self.fragment)
+        return render_json(self.findings, self.config, self.scan_data, self.fragment,
+                           self.paddlex)
 
 
 def lint(path, scan_data=False, opts=None, known=None, workers=None, progress=True,
@@ -67,7 +76,8 @@ def lint(path, scan_data=False, opts=None, known=None, workers=None, progress=Tr
         dry_run_samples: train samples run through the transforms (0: none).
         components: modules (paths or names) whose registered components count as known.
         fragment: why to lint the file as a fragment (see `fragments`: what it lacks is not
-            an error); default: `fragments.fragment_reason` decides.
+            an error); default (None): `fragments.fragment_reason` decides; False: never
+            (the tools, which run the config).
 
     Raises:
         LintInputError: the config cannot be read (exit code 2).
@@ -76,24 +86,28 @@ def lint(path, scan_data=False, opts=None, known=None, workers=None, progress=Tr
     # would otherwise find the module imported already when it runs it.
     from paddleseg_imbalance.lint.known_components import from_managers, installed
 
-    resolved = resolve_config(path, opts)
+    resolved = as_paddleseg(resolve_config(path, opts))
     if known is None:
         try:
             known = from_managers() if scan_data else installed(tuple(components))
         except ValueError as error:
             raise LintInputError(f"--components: {error}") from error
-    ctx = LintContext(resolved, known, fragment=fragment or fragment_reason(resolved))
+    if fragment is None and not resolved.paddlex:
+        fragment = fragment_reason(resolved)
+    ctx = LintContext(resolved, known, fragment=fragment or None)
     ctx.num_labels = ctx.config_num_labels()
-    checks = CONFIG_CHECKS
+    checks = PADDLEX_CHECKS if resolved.paddlex else CONFIG_CHECKS
     if scan_data:
         from paddleseg_imbalance.lint import data_rules
 
         data_rules.scan_data(ctx, workers=workers, progress=progress,
-                             dry_run_samples=dry_run_samples)
+                             dry_run_samples=0 if resolved.paddlex else dry_run_samples)
         checks = checks + data_rules.CHECKS
     findings = [finding for check in checks for finding in check(ctx)]
+    if resolved.paddlex:
+        findings = [reworded(finding) for finding in findings]
     return LintReport(str(path), sort_findings(findings), scan_data, ctx.fragment,
-                      tuple(resolved.files))
+                      tuple(resolved.files), resolved.paddlex)
 
 
 __all__ = ["CONFIG_CHECKS", "Finding", "LintInputError", "LintReport", "RULES", "lint"]

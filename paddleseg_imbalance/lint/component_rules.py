@@ -13,7 +13,7 @@ complete config that keeps it, it is PSI006.
 """
 import difflib
 
-from paddleseg_imbalance.lint.known_components import line_name, other_line
+from paddleseg_imbalance.lint.known_components import line_name, other_line, other_line_names
 
 # SegBuilder.optimizer renames these before it looks them up.
 OPTIMIZER_ALIASES = ("adam", "sgd")
@@ -41,8 +41,9 @@ def _typed_nodes(value, path, manager):
             yield from _typed_nodes(item, path + (index,), manager)
 
 
-def _suggestion(name, manager, known):
-    pools = [known.names[manager], known.all_names()] if manager else [known.all_names()]
+def _closest(name, pools):
+    """The name in the first of `pools` that has one close to `name`, or a case-insensitive
+    match in the last pool, or None."""
     for pool in pools:
         close = difflib.get_close_matches(str(name), pool, n=1, cutoff=0.6)
         if close:
@@ -50,6 +51,17 @@ def _suggestion(name, manager, known):
     # Case mistakes (`crossentropyloss`) fall below difflib's cutoff.
     lowered = {candidate.lower(): candidate for candidate in pools[-1]}
     return lowered.get(str(name).lower())
+
+
+def _suggestion(name, manager, known):
+    pools = [known.names[manager], known.all_names()] if manager else [known.all_names()]
+    return _closest(name, pools)
+
+
+def _installed_label(known):
+    installed = line_name(known.paddleseg_version)
+    return (installed if installed == known.paddleseg_version
+            else f"{installed} ({known.paddleseg_version})")
 
 
 def unknown_components(ctx):
@@ -74,9 +86,7 @@ def unknown_components(ctx):
             kind = _SINGULAR.get(node_manager, "component")
             line = other_line(name, known.paddleseg_version) if isinstance(name, str) else None
             if line:
-                installed = line_name(known.paddleseg_version)
-                if installed != known.paddleseg_version:
-                    installed += f" ({known.paddleseg_version})"
+                installed = _installed_label(known)
                 yield ctx.finding(
                     code, path + ("type",),
                     f"{kind} type {name!r} in `{section}` is registered by PaddleSeg {line}, "
@@ -85,9 +95,16 @@ def unknown_components(ctx):
                     f"{installed} registers")
                 continue
             suggestion = _suggestion(name, node_manager, known)
-            fix = (f"did you mean `type: {suggestion}`?" if suggestion else
-                   f"use a registered {kind} (see `paddleseg.cvlibs.manager` and "
-                   "`paddleseg_imbalance.EVALUATORS`)")
+            elsewhere = other_line_names(known.paddleseg_version)
+            near = None if suggestion or not elsewhere else _closest(name, [list(elsewhere)])
+            if suggestion:
+                fix = f"did you mean `type: {suggestion}`?"
+            elif near:
+                fix = (f"did you mean `type: {near}`? (registered by PaddleSeg "
+                       f"{elsewhere[near]}, not by the installed {_installed_label(known)})")
+            else:
+                fix = (f"use a registered {kind} (see `paddleseg.cvlibs.manager` and "
+                       "`paddleseg_imbalance.EVALUATORS`)")
             yield ctx.finding(
                 code, path + ("type",),
                 f"unknown {kind} type {name!r} in `{section}`: no component of that name is "

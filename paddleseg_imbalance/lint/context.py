@@ -86,8 +86,8 @@ class LintContext:
 
     def finding(self, code, path, message, fix, data_files=()):
         """A `Finding` at key `path` (tuple), in the file that set it."""
-        return Finding(code, format_key(path), message, fix, self.resolved.origin(path),
-                       list(data_files))
+        return Finding(code, self.resolved.key_name(path), message, fix,
+                       self.resolved.origin(path), list(data_files))
 
     def section(self, key):
         """The top-level mapping `key` ({} when absent or not a mapping)."""

@@ -11,6 +11,7 @@ JSON output (`paddleseg-imbalance lint CONFIG --format json`), schema version 1:
       "config": "configs/x.yml",            # the file given on the command line
       "scan_data": false,                   # whether PSI1xx rules ran
       "fragment": null,                     # why it was linted as a fragment (`fragments`)
+      "paddlex": false,                     # read as a PaddleX 3 config (`paddlex`)
       "summary": {"error": 1, "warning": 0},
       "findings": [                         # errors first, then warnings; by code
         {
@@ -180,17 +181,18 @@ def exit_code(findings, strict=False):
     return 1 if ERROR in severities or (strict and WARNING in severities) else 0
 
 
-def json_document(findings, config, scan_data, fragment=None):
+def json_document(findings, config, scan_data, fragment=None, paddlex=False):
     """The findings as the JSON object described in the module docstring."""
     findings = sort_findings(findings)
     summary = {severity: sum(f.severity == severity for f in findings) for severity in SEVERITIES}
     return {"version": 1, "config": config, "scan_data": scan_data, "fragment": fragment,
-            "summary": summary, "findings": [f.to_json() for f in findings]}
+            "paddlex": paddlex, "summary": summary,
+            "findings": [f.to_json() for f in findings]}
 
 
-def render_json(findings, config, scan_data, fragment=None):
+def render_json(findings, config, scan_data, fragment=None, paddlex=False):
     """The findings as the JSON document described in the module docstring."""
-    return json.dumps(json_document(findings, config, scan_data, fragment), indent=2)
+    return json.dumps(json_document(findings, config, scan_data, fragment, paddlex), indent=2)
 
 
 _COLOURS = {ERROR: "\033[31m", WARNING: "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}

@@ -162,12 +162,15 @@ def load_lines():
         return json.load(file)["lines"]
 
 
+def other_line_names(installed_version):
+    """{name: line} of the names that only another PaddleSeg line than the installed registers."""
+    return {name: line for line, entry in load_lines().items()
+            if line != line_name(installed_version) for name in entry["names"]}
+
+
 def other_line(name, installed_version):
     """The PaddleSeg line (other than the installed one) that alone registers `name`, or None."""
-    for line, entry in load_lines().items():
-        if line != line_name(installed_version) and name in entry["names"]:
-            return line
-    return None
+    return other_line_names(installed_version).get(name)
 
 
 def lines_from(installed_dir, wheel):

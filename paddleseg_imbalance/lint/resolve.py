@@ -42,12 +42,25 @@ class ResolvedConfig:
         data: the merged dict, as PaddleSeg's `Config.dic` before its checker runs.
         origins: {key path tuple: file that set it} for every mapping key.
         files: every file read, the given one first.
+        key_names: {key path tuple: the name findings give it} where that is not the path
+            itself (a PaddleX config's keys, see `paddlex`).
+        paddlex: whether `data` was read from a PaddleX 3 config.
     """
 
     path: str
     data: dict
     origins: dict = field(default_factory=dict)
     files: list = field(default_factory=list)
+    key_names: dict = field(default_factory=dict)
+    paddlex: bool = False
+
+    def key_name(self, path):
+        """How a finding names key `path`: its own name in the file, or `format_key`."""
+        path = tuple(path)
+        for length in range(len(path), 0, -1):
+            if path[:length] in self.key_names:
+                return self.key_names[path[:length]]
+        return format_key(path)
 
     def origin(self, path):
         """The file that set `path` (a tuple of keys and list indices) or its nearest parent."""

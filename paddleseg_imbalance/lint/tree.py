@@ -77,8 +77,8 @@ class TreeReport:
         counts = self.counts()
         return json.dumps({
             "version": 1,
-            "reports": [json_document(r.findings, r.config, r.scan_data, r.fragment)
-                        for r in self.reports],
+            "reports": [json_document(r.findings, r.config, r.scan_data, r.fragment,
+                                      r.paddlex) for r in self.reports],
             "unreadable": [{"config": path, "error": message}
                            for path, message in self.unreadable],
             "summary": {"files": len(self.reports) + len(self.unreadable),
