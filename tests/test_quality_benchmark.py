@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.helpers import REPO
 
@@ -64,6 +65,29 @@ def test_margin_is_taken_against_the_best_paddleseg_only_recipe():
     assert quality.verdicts(without_adamw)[1].endswith("+0.190 >= +0.05: met")
 
 
+def test_threshold_columns_and_stride4_targets():
+    results = [dict(recipe=r, seed=s, iou=iou, dice=0.5, recall=0.5, precision=0.5,
+                    s_per_iter=t, threshold=0.3, tuned_iou=iou + 0.02, tuned_recall=0.6,
+                    tuned_precision=0.4)
+               for r, s, iou, t in [("ce", 0, 0.0, 2.0),
+                                    ("paddleseg_ce_dice_adamw_light_aux_stride4", 0, 0.6, 2.4),
+                                    ("recommended_stride4", 0, 0.7, 2.8)]]
+    summary = quality.summarise(results, [r["recipe"] for r in results])
+    assert "+0.020" in quality.table(summary)
+    lines = quality.verdicts(summary)
+    assert any("recommended_stride4 fg IoU 0.700 >= 0.6: met" in line for line in lines)
+    assert any("+0.100 >= +0.05: met" in line for line in lines)
+    assert any("1.40x CE <= 1.3x: MISSED" in line for line in lines)
+    assert any("scored on val: +0.020" in line and "met" in line for line in lines)
+
+
+def test_cracks_data_points_both_datasets_at_the_cracks():
+    opts = quality.dataset_opts("cracks")
+    assert "train_dataset.train_path=data/demo/cracks/train.txt" in opts
+    assert "val_dataset.val_path=data/demo/cracks/val.txt" in opts
+    assert quality.dataset_opts("demo") == []
+
+
 def test_two_stage_recipe_runs_end_to_end(demo_root, tmp_path):
     workdir = tmp_path / "work"
     shutil.copytree(demo_root, workdir / "data" / "demo")
@@ -71,10 +95,22 @@ def test_two_stage_recipe_runs_end_to_end(demo_root, tmp_path):
     result = subprocess.run(
         [sys.executable, os.path.join(REPO, "benchmarks", "quality.py"), "--recipes",
          "two_stage", "--seeds", "0", "--iters", "30", "--jobs", "1", "--out", str(out),
-         "--workdir", str(workdir)], capture_output=True, text=True, timeout=900)
+         "--workdir", str(workdir), "--tune_thresholds"], capture_output=True, text=True,
+        timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     run = json.loads((out / "two_stage" / "seed_0" / "result.json").read_text())
-    assert set(run) >= {"iou", "dice", "recall", "precision", "s_per_iter"}
+    assert set(run) >= {"iou", "dice", "recall", "precision", "s_per_iter", "threshold",
+                        "tuned_iou"}
+    # Tuned on the train list, scored on the val list, with the final stage's model.
+    tuned = json.loads((out / "two_stage" / "seed_0" / "tune" / "eval" / "thresholds.json")
+                       .read_text())["classes"][0]
+    train_labels = sorted((workdir / "data" / "demo" / "binary" / "labels").glob("train_*"))
+    assert tuned["positive_pixels"] == sum(int((np.array(Image.open(p)) == 1).sum())
+                                           for p in train_labels)
+    scored = json.loads((out / "two_stage" / "seed_0" / "scored" / "eval" / "latest.json")
+                        .read_text())
+    assert 0 < run["threshold"] < 1 and run["tuned_iou"] == scored["classes"][1]["iou"]
+    assert "threshold (train)" in result.stdout
     stage_two_log = (out / "two_stage" / "seed_0" / "stage_2" / "train.log").read_text()
     assert "stage_1/iter_20/model.pdparams" in stage_two_log  # started from stage 1
     assert "variables loaded into PPLiteSeg" in stage_two_log
