@@ -1,7 +1,7 @@
 """The `paddleseg-imbalance` console script.
 
     paddleseg-imbalance demo-data DIR [--kind both|binary|multilabel|cracks|multilabel_nested] [--size 128 ...]
-    paddleseg-imbalance lint CONFIG [--scan-data] [--format text|json] [--strict]
+    paddleseg-imbalance lint CONFIG|DIR... [--scan-data] [--format text|json] [--strict]
     paddleseg-imbalance stats CONFIG | --dataset-root DIR --file-list LIST --num-classes N
     paddleseg-imbalance train|val|predict|export --config CONFIG [PaddleSeg's flags]
 

@@ -5,6 +5,7 @@ The develop tree is ../shared/paddleseg-develop/configs.tar.gz next to the repos
 (see its README); the test that lints it is skipped when that file is absent.
 """
 import glob
+import json
 import os
 import tarfile
 import time
@@ -177,7 +178,6 @@ def test_a_folder_lint_lists_unreadable_files_and_exits_2(tmp_path, capsys):
     write(tmp_path, base_config(), "good.yml")
     (tmp_path / "empty.yml").write_text("")
     assert cli.main(["lint", str(tmp_path), "--format", "json"]) == 2
-    import json
     document = json.loads(capsys.readouterr().out)
     assert document["summary"]["files"] == 2
     assert [u["config"] for u in document["unreadable"]] == [str(tmp_path / "empty.yml")]
