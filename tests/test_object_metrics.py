@@ -332,6 +332,16 @@ def test_val_exits_2_before_loading_the_model(demo_root, tmp_path, capsys, entry
         assert fragment in message, message
 
 
+def test_save_errors_by_without_save_errors_is_refused(demo_root, tmp_path, capsys):
+    config = tiny_config(demo_root, tmp_path)
+    from paddleseg_imbalance.engine.val import main
+    with pytest.raises(SystemExit) as stop:
+        run_in_process(main, val_argv(config, tmp_path) + ["--save_errors_by",
+                                                           "missed_objects"])
+    assert stop.value.code == 2
+    assert "add --save_errors K" in capsys.readouterr().err
+
+
 def test_val_tool_exits_2_on_bad_size_buckets(demo_root, tmp_path):
     config = tiny_config(demo_root, tmp_path, evaluators=[
         {"type": "SegMetrics"}, {"type": "ObjectMetrics", "size_buckets": [16, 16]}])

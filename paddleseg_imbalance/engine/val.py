@@ -89,6 +89,10 @@ def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=Fa
 def run(args):
     """Evaluate `args.model_path` on the config's val_dataset; returns the
     `EvaluationResult`."""
+    if args.save_errors_by != "foreground_iou" and not args.save_errors:
+        raise ConfigError(f"--save_errors_by {args.save_errors_by} ranks the images that "
+                          "--save_errors K draws, but --save_errors is not given: add "
+                          "--save_errors K (e.g. 8), or leave --save_errors_by out.")
     if not args.no_lint:
         lint_before_run(args)
     session = Session(args)
