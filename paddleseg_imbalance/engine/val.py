@@ -108,12 +108,11 @@ def run(args):
     val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
     objects = [e for e in options["evaluators"] or [] if isinstance(e, ObjectMetrics)]
-    gallery = ErrorGallery(args.save_errors, val_dataset, rank_by=args.save_errors_by,
-                           matching=objects[0].matching if objects else None
-                           ) if args.save_errors else None
-    if gallery is not None and options.get("use_multilabel"):
-        raise ConfigError("--save_errors draws single-label errors (one class per pixel); "
-                          "it does not support multi-label models: leave it out.")
+    gallery = ErrorGallery(
+        args.save_errors, val_dataset, rank_by=args.save_errors_by,
+        matching=objects[0].matching if objects else None, names=options["class_names"],
+        multilabel_threshold=options["threshold"] if options.get("use_multilabel") else None,
+        skip_channels=options.get("skip_channels", ())) if args.save_errors else None
     result = evaluate(model, val_dataset, save_dir=save_dir, num_workers=args.num_workers,
                       on_sample=gallery, **options)
     if gallery is not None:
