@@ -1,38 +1,45 @@
-"""Repairs to PaddleSeg 2.8.0 (the PyPI release), applied once on `import paddleseg_imbalance`.
+"""Repairs to PaddleSeg, applied once on `import paddleseg_imbalance`.
 
 Each repair replaces one PaddleSeg function or method by a corrected version written
-here, and is installed only where it is needed:
+here, and is installed only on the PaddleSeg and Paddle lines that have the bug. The
+PaddleSeg lines are the PyPI release 2.8.0 and the develop branch (commit d7975e7c,
+which source installs and PaddleX 3 run; it reports version 0.0.0.dev0):
 
-========================  ============  ====================================================
-repair                    Paddle line   what breaks in PaddleSeg 2.8.0
-========================  ============  ====================================================
-train-loss-logging        all           `core/train.py` logs `l[0]` of a 0-D loss array:
-                                        IndexError at the first log step.
-metrics-area              all           `metrics.calculate_area` concatenates 0-D sums:
-                                        ValueError at the first evaluation.
-cross-entropy             all           with `weight` and `avg_non_ignore: false` the label
-                                        is one-hot encoded before the ignore value is masked
-                                        (one_hot kernel error / device assertion on 255);
-                                        on Paddle >= 3 also `float32 * int64` TypeError.
-ohem-cross-entropy        Paddle >= 3   `prob + (1 - valid_mask)` mixes float32 and int64.
-dice-label-in-place       all           `DiceLoss` writes 0 into the caller's label tensor,
-                                        so a later loss of a `MixedLoss` (or another head)
-                                        trains ignored pixels as class 0.
-lovasz-hinge-unary        all           `binary_channel_to_unary` computes
-                                        `log(p + eps / (1 - p + eps))` instead of
-                                        `log(p / (1 - p))`: wrong logits, wrong gradients.
-random-padding-crop       all           `category_max_ratio < 1` puts the *label* crop into
-                                        `data['img']`, or leaves the image uncropped.
-label-bit-depth           all           a 16-bit label PNG is read as uint16, which Paddle
-                                        takes for bfloat16 when the data loader makes it a
-                                        tensor: labels 0/1 train as all background.
-========================  ============  ====================================================
+========================  =========  ======  ================================================
+repair                    PaddleSeg  Paddle  what breaks
+========================  =========  ======  ================================================
+train-loss-logging        2.8        all     `core/train.py` logs `l[0]` of a 0-D loss array:
+                                             IndexError at the first log step.
+metrics-area              2.8        all     `metrics.calculate_area` concatenates 0-D sums:
+                                             ValueError at the first evaluation.
+cross-entropy             all        all     2.8: with `weight` and `avg_non_ignore: false`
+                                             the label is one-hot encoded before the ignore
+                                             value is masked (one_hot kernel error / device
+                                             assertion on 255); on Paddle >= 3 also
+                                             `float32 * int64` TypeError. develop: with
+                                             `weight` and `avg_non_ignore: false` the
+                                             normaliser drops the class weights, so the
+                                             loss scale (the effective learning rate)
+                                             depends on the PaddleSeg line.
+ohem-cross-entropy        2.8        >= 3    `prob + (1 - valid_mask)` mixes float32 and int64.
+dice-label-in-place       all        all     `DiceLoss` writes 0 into the caller's label tensor,
+                                             so a later loss of a `MixedLoss` (or another head)
+                                             trains ignored pixels as class 0.
+lovasz-hinge-unary        all        all     `binary_channel_to_unary` computes
+                                             `log(p + eps / (1 - p + eps))` instead of
+                                             `log(p / (1 - p))`: wrong logits, wrong gradients.
+random-padding-crop       2.8        all     `category_max_ratio < 1` puts the *label* crop into
+                                             `data['img']`, or leaves the image uncropped.
+label-bit-depth           all        all     a 16-bit label PNG is read as uint16, which Paddle
+                                             takes for bfloat16 when the data loader makes it a
+                                             tensor: labels 0/1 train as all background.
+========================  =========  ======  ================================================
 
-PaddleSeg's evaluation, prediction and export code runs unchanged on both lines; the
-tests in `tests/test_compat.py` exercise each repair and fail without it.
-
-A PaddleSeg source checkout (develop) has these fixes already: the repairs are applied
-only when the installed PaddleSeg is 2.8.x.
+"2.8" is any 2.8.x release; "all" is 2.8.x and every other version (develop, and later
+releases, which are treated as develop). PaddleSeg's evaluation, prediction and export
+code runs unchanged on every line; the tests in `tests/test_compat.py` exercise each
+repair, show the original's bug where it exists, and skip, saying so, where the installed
+PaddleSeg has fixed it.
 """
 import importlib
 
@@ -47,6 +54,11 @@ def _paddle_major():
     version = paddle.__version__
     # Source builds report "0.0.0"; they track the newest line.
     return 99 if version.startswith("0.0.0") else int(version.split(".")[0])
+
+
+def paddleseg_is_2_8():
+    """Whether the installed PaddleSeg is the 2.8.x release (else develop or newer)."""
+    return paddleseg.__version__.startswith("2.8")
 
 
 def _module(name):
@@ -282,21 +294,22 @@ def _repairs():
     lovasz = _module("paddleseg.models.losses.lovasz_loss")
     metrics = _module("paddleseg.utils.metrics")
     paddle3 = _paddle_major() >= 3
+    release_2_8 = paddleseg_is_2_8()
     return [
-        ("train-loss-logging", True,
+        ("train-loss-logging", release_2_8,
          lambda: _set(train_module, "loss_computation",
                       _make_loss_computation(train_module.loss_computation))),
-        ("metrics-area", True, lambda: _set(metrics, "calculate_area", calculate_area)),
+        ("metrics-area", release_2_8, lambda: _set(metrics, "calculate_area", calculate_area)),
         ("cross-entropy", True,
          lambda: _set(losses.CrossEntropyLoss, "_post_process_loss",
                       cross_entropy_post_process_loss)),
-        ("ohem-cross-entropy", paddle3,
+        ("ohem-cross-entropy", release_2_8 and paddle3,
          lambda: _set(losses.OhemCrossEntropyLoss, "forward", ohem_cross_entropy_forward)),
         ("dice-label-in-place", True,
          lambda: _set(losses.DiceLoss, "forward", dice_forward)),
         ("lovasz-hinge-unary", True,
          lambda: _set(lovasz, "binary_channel_to_unary", binary_channel_to_unary)),
-        ("random-padding-crop", True,
+        ("random-padding-crop", release_2_8,
          lambda: _set(transforms.RandomPaddingCrop, "__call__", random_padding_crop_call)),
         ("label-bit-depth", True,
          lambda: _set(transforms.Compose, "__call__",
@@ -309,8 +322,6 @@ def apply():
 
     Returns the names of the repairs needed here. Logs one line when it installs any.
     """
-    if not paddleseg.__version__.startswith("2.8"):
-        return []
     needed = [(name, install) for name, is_needed, install in _repairs() if is_needed]
     installed = [name for name, install in needed if install()]
     if installed:
