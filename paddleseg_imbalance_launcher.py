@@ -38,7 +38,7 @@ def is_config_only_lint(argv):
 def main(argv=None):
     """Run the console script with `argv` (default `sys.argv[1:]`); returns the exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    if is_config_only_lint(argv):
+    if is_config_only_lint(argv) or argv[:1] == ["report"]:  # `report` reads files only
         _install_bare_package()
     # Importing the real package logs (PaddleSeg's logger prints to stdout); a lint's
     # stdout must hold its report alone, e.g. JSON.

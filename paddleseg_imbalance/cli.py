@@ -3,6 +3,7 @@
     paddleseg-imbalance demo-data DIR [--kind both|binary|multilabel|cracks|multilabel_nested] [--size 128 ...]
     paddleseg-imbalance lint CONFIG|DIR... [--scan-data] [--format text|json] [--strict]
     paddleseg-imbalance stats CONFIG | --dataset-root DIR --file-list LIST --num-classes N
+    paddleseg-imbalance report SAVE_DIR [--config CONFIG]
     paddleseg-imbalance train|val|predict|export --config CONFIG [PaddleSeg's flags]
 
 `train`, `val`, `predict` and `export` are the same code as `tools/*.py`. Subcommands
@@ -211,6 +212,33 @@ def _add_stats(subparsers):
     parser.set_defaults(handler=stats)
 
 
+def report(args):
+    from paddleseg_imbalance.report import ReportInputError, write_report
+
+    try:
+        path = write_report(args.save_dir, args.config)
+    except (ReportInputError, OSError) as error:
+        print(f"paddleseg-imbalance report: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"wrote {path}")
+    return 0
+
+
+def _add_report(subparsers):
+    parser = subparsers.add_parser(
+        "report", help="Write SAVE_DIR/report.html, one page of a run's evaluations.",
+        description="Write SAVE_DIR/report.html: the verdict, config, class statistics, "
+                    "IoU/F1 per class over the evaluated iterations, the last evaluation's "
+                    "table, confusion heat map, degenerate-result checks, threshold sweep, "
+                    "object recall by size and error panels, as one self-contained page "
+                    "(images embedded; no network). Reads files only.")
+    parser.add_argument("save_dir", metavar="SAVE_DIR",
+                        help="The --save_dir of tools/train.py --do_eval or tools/val.py.")
+    parser.add_argument("--config", help="The config to show (default SAVE_DIR/"
+                                         "run_config.yml, written by the tools).")
+    parser.set_defaults(handler=report)
+
+
 def _add_tools(subparsers):
     for name, summary in TOOLS.items():
         # The tool parses its own flags; `paddleseg-imbalance train --help` shows them.
@@ -234,6 +262,7 @@ def build_parser():
     _add_demo_data(subparsers)
     _add_lint(subparsers)
     _add_stats(subparsers)
+    _add_report(subparsers)
     _add_tools(subparsers)
     return parser
 

@@ -77,6 +77,12 @@ def _add_common(parser):
                              "lint; its errors stop the tool).")
 
 
+def _add_report_option(parser, when):
+    parser.add_argument("--no_report", action="store_true",
+                        help=f"Do not write save_dir/report.html ({when}written at the end; "
+                             "paddleseg-imbalance report SAVE_DIR writes it later).")
+
+
 def _add_inference_options(parser, flip_default):
     parser.add_argument("--is_slide", action="store_true", help="Sliding-window inference.")
     parser.add_argument("--crop_size", nargs=2, type=positive_int, default=None,
@@ -123,6 +129,7 @@ def train_parser():
                         help="Overrides `lr_scheduler.learning_rate`.")
     parser.add_argument("--do_eval", action="store_true",
                         help="Evaluate on val_dataset at each save_interval.")
+    _add_report_option(parser, "with --do_eval, ")
     parser.add_argument("--best_metric", default="miou",
                         help="Metric that picks best_model: miou, fg_miou, dice, fg_dice, acc, "
                              "macc, kappa, or iou/<class> (and dice/, precision/, recall/).")
@@ -172,6 +179,7 @@ def val_parser():
                         help="Binary or multi-label model: also sweep the foreground "
                              "threshold in the same pass (the ThresholdSweep evaluator) and "
                              "write eval/thresholds.json, for predict/export --thresholds.")
+    _add_report_option(parser, "")
     _add_decision_threshold_options(parser, "score")
     _add_inference_options(parser, flip_default=False)
     return parser

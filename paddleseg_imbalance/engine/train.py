@@ -16,6 +16,7 @@ from paddleseg_imbalance.engine.loss_ramps import start_ramps
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.run_directory import prepare_save_dir, save_dir_lock
+from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
@@ -97,6 +98,8 @@ def _train(args):
             to_static_training=config.to_static_training)
     if evaluation.log_writer is not None:
         evaluation.log_writer.close()
+    if args.do_eval:
+        report_after_run(args, config, args.save_dir)
 
 
 def _visualdl_writer(args, rank):

@@ -20,7 +20,9 @@ from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_h
                                                              output_channels)
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
 from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, is_multilabel,
+                                                   label_names,
                                                    multilabel_evaluation_options)
+from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.evaluation import (ObjectMetrics, ThresholdSweep, build_evaluators,
                                             default_evaluators, evaluate)
@@ -110,7 +112,8 @@ def run(args):
     objects = [e for e in options["evaluators"] or [] if isinstance(e, ObjectMetrics)]
     gallery = ErrorGallery(
         args.save_errors, val_dataset, rank_by=args.save_errors_by,
-        matching=objects[0].matching if objects else None, names=options["class_names"],
+        matching=objects[0].matching if objects else None,
+        names=_channel_names(session.config, options),
         multilabel_threshold=options["threshold"] if options.get("use_multilabel") else None,
         skip_channels=options.get("skip_channels", ())) if args.save_errors else None
     result = evaluate(model, val_dataset, save_dir=save_dir, num_workers=args.num_workers,
@@ -121,7 +124,19 @@ def run(args):
                  if args.save_errors_by == "missed_objects" else "lowest foreground IoU")
         logger.info(f"The {len(paths)} val images with the {worst} are drawn in "
                     f"{os.path.join(save_dir, 'errors')} (green TP, red FP, blue FN).")
+    report_after_run(args, session.config, save_dir)
     return result
+
+
+def _channel_names(config, options):
+    """One name per output channel: `class_names`, else (multi-label) "background" for
+    the auxiliary channel and the labels' names; None: the channel numbers."""
+    if options["class_names"] or not options.get("use_multilabel"):
+        return options["class_names"]
+    skipped = options["skip_channels"]
+    channels = output_channels(config)
+    labels = iter(label_names(config, channels - len(skipped)))
+    return ["background" if c in skipped else next(labels) for c in range(channels)]
 
 
 def _threshold_hook(args, config, multilabel, options):
