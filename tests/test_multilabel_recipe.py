@@ -225,3 +225,15 @@ def test_benchmark_reads_per_label_metrics(tmp_path):
         written = yaml.safe_load(file)
     assert written["model"]["num_classes"] == 4
     assert written["train_dataset"]["label_names"] == list(NESTED_LABEL_NAMES)
+
+
+def test_pos_weight_auto_needs_a_multilabel_config(demo_root, tmp_path):
+    from tests.helpers import tiny_config
+
+    config = Config(tiny_config(demo_root, tmp_path, loss={"type": "BCELoss",
+                                                           "pos_weight": "auto"}))
+    dataset = types.SimpleNamespace(file_list=[], num_classes=2, ignore_index=255,
+                                    transforms=None)
+    with pytest.raises(ConfigError) as error:
+        resolve_loss_weights(config, dataset, str(tmp_path))
+    assert "`loss.types[0].pos_weight: auto` needs a multi-label config" in str(error.value)

@@ -207,6 +207,12 @@ def resolve_loss_weights(config, dataset, save_dir):
     for yaml_key, entry in _loss_entries(config):
         options = _pop_options(yaml_key, entry)
         _check_explicit_weight(yaml_key, entry)
+        if entry.get("pos_weight") in (AUTO, BATCH):
+            raise ConfigError(
+                f"`{yaml_key}.pos_weight: {entry['pos_weight']}` needs a multi-label config "
+                "(a MultiLabelDataset or AddMultiLabelAuxiliaryCategory): it weighs each "
+                "label channel's positives. For single-label data set `weight: "
+                f"{entry['pos_weight']}` on CrossEntropyLoss (or another per-class loss).")
         if entry.get("weight") == BATCH:
             entry["weight"] = None
             batch_entries[yaml_key] = options
