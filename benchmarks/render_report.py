@@ -1,7 +1,7 @@
 """Render a run's report.html to a PNG in headless Chromium, so a person can look at it.
 
     python benchmarks/render_report.py SAVE_DIR [--output docs/report_demo.png]
-        [--config CONFIG] [--width 1280] [--height 4000] [--max_kb 500]
+        [--config CONFIG] [--width 1280] [--height 6000] [--max_kb 500]
 
 Writes SAVE_DIR/report.html first (`paddleseg-imbalance report`, in a fresh interpreter)
 and times it, then runs
@@ -61,7 +61,7 @@ def main(argv=None):
     parser.add_argument("--output", default=None, help="PNG (default SAVE_DIR/report.png).")
     parser.add_argument("--config", default=None, help="Config shown in the report.")
     parser.add_argument("--width", type=int, default=1280)
-    parser.add_argument("--height", type=int, default=4000)
+    parser.add_argument("--height", type=int, default=6000)
     parser.add_argument("--max_kb", type=int, default=500)
     args = parser.parse_args(argv)
     start = time.perf_counter()

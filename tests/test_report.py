@@ -34,18 +34,22 @@ class Page(HTMLParser):
     def __init__(self, text):
         super().__init__()
         self.sections, self.images, self.links, self.text = [], [], [], []
+        self.by_section = {}
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "section":
             self.sections.append(attrs.get("id"))
+            self.by_section[attrs.get("id")] = []
         if tag == "img":
             self.images.append(attrs.get("src", ""))
         self.links += [value for key, value in attrs.items() if key in ("href", "src")]
 
     def handle_data(self, data):
         self.text.append(data)
+        if self.sections:
+            self.by_section[self.sections[-1]].append(data)
 
 
 def read_page(save_dir):
@@ -169,7 +173,7 @@ def test_degenerate_run_says_so_at_the_top(demo_root, tmp_path):
     gallery.write(str(tmp_path))
     write_report(str(tmp_path))
     page = read_page(tmp_path)
-    verdict = page.joined.split("Config")[0]
+    verdict = " ".join(page.by_section["verdict"])
     assert "This run never predicted the foreground" in verdict
     assert "never_predicted" in verdict and "Fix:" in verdict
     assert "One evaluation only (iteration 4)" in page.joined
