@@ -70,14 +70,21 @@ def _add_demo_data(subparsers):
 def lint(args):
     from paddleseg_imbalance.lint import LintInputError
     from paddleseg_imbalance.lint import lint as run_lint
-    from paddleseg_imbalance.lint.findings import rules_table
+    from paddleseg_imbalance.lint.rules import UnknownRule, rule_for, rules_table
 
     if args.list_rules:
         print(rules_table())
         return 0
+    if args.explain:
+        try:
+            print(rule_for(args.explain).explain())
+        except UnknownRule as error:
+            print(f"paddleseg-imbalance lint: error: --explain: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        return 0
     if not args.paths:
         print("paddleseg-imbalance lint: error: give a CONFIG or a folder of configs (or "
-              "--list-rules)", file=sys.stderr)
+              "--list-rules, --explain CODE)", file=sys.stderr)
         return EXIT_BAD_INPUT
     options = dict(scan_data=args.scan_data, opts=args.opts, workers=args.workers,
                    progress=sys.stderr.isatty(), components=tuple(args.components or ()),
@@ -111,7 +118,7 @@ def _add_lint(subparsers):
                     "setup, label padding); with --scan-data also read every label file. "
                     "Folders are linted file by file, ending with a summary line. "
                     "Exit 0: clean; 1: errors (or warnings with --strict); 2: unusable "
-                    "input. Rules: --list-rules.")
+                    "input. Rules: --list-rules; one rule in full: --explain CODE.")
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="PaddleSeg (or PaddleX 3 segmentation) YAML configs, or folders: "
                              "every .yml/.yaml under them.")
@@ -131,6 +138,9 @@ def _add_lint(subparsers):
     parser.add_argument("--fragment", action="store_true",
                         help="Lint as fragments: what the configs lack is not an error.")
     parser.add_argument("--list-rules", action="store_true", help="Print the rules and exit.")
+    parser.add_argument("--explain", metavar="CODE",
+                        help="Print what rule CODE (e.g. PSI011) checks, why, and the fix; "
+                             "then exit.")
     parser.set_defaults(handler=lint)
 
 

@@ -5,7 +5,8 @@
     report = lint("configs/my.yml", scan_data=True)  # + data rules (reads every label)
     print(report.text()); sys.exit(report.exit_code())
 
-Rules, codes and the JSON schema: see `findings`. Config-only linting imports neither
+Rules: `rules` (each defined beside its check in a `*_rules` module); findings and the
+JSON schema: `findings`. Config-only linting imports neither
 paddle nor numpy (nothing in this package imports them at module level; the data rules
 are imported when `scan_data` is set), so `paddleseg-imbalance lint` answers in well
 under a second; see `paddleseg_imbalance_launcher` for how the console script avoids
@@ -13,19 +14,13 @@ the package `__init__`, which imports paddle.
 """
 from dataclasses import dataclass
 
-from paddleseg_imbalance.lint import (component_rules, consistency_rules, loss_rules,
-                                      model_rules, multilabel_rules, transform_rules)
 from paddleseg_imbalance.lint.context import LintContext
-from paddleseg_imbalance.lint.findings import (RULES, Finding, exit_code, render_json,
-                                               render_text, sort_findings)
+from paddleseg_imbalance.lint.findings import (Finding, exit_code, render_json, render_text,
+                                               sort_findings)
 from paddleseg_imbalance.lint.fragments import fragment_reason
 from paddleseg_imbalance.lint.paddlex import as_paddleseg, reworded
 from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
-
-CONFIG_CHECKS = (consistency_rules.CHECKS + component_rules.CHECKS + loss_rules.CHECKS
-                 + model_rules.CHECKS + multilabel_rules.CHECKS + transform_rules.CHECKS)
-# A PaddleX 3 config holds no PaddleSeg model, losses or transforms (see `paddlex`).
-PADDLEX_CHECKS = (consistency_rules.num_classes_invalid, consistency_rules.single_channel)
+from paddleseg_imbalance.lint.rules import CONFIG_RULES, DATA_RULES, PADDLEX_RULES, RULES
 
 
 @dataclass
@@ -96,18 +91,18 @@ def lint(path, scan_data=False, opts=None, known=None, workers=None, progress=Tr
         fragment = fragment_reason(resolved)
     ctx = LintContext(resolved, known, fragment=fragment or None)
     ctx.num_labels = ctx.config_num_labels()
-    checks = PADDLEX_CHECKS if resolved.paddlex else CONFIG_CHECKS
+    rules = PADDLEX_RULES if resolved.paddlex else CONFIG_RULES
     if scan_data:
-        from paddleseg_imbalance.lint import data_rules
+        from paddleseg_imbalance.lint import data_scan
 
-        data_rules.scan_data(ctx, workers=workers, progress=progress,
-                             dry_run_samples=0 if resolved.paddlex else dry_run_samples)
-        checks = checks + data_rules.CHECKS
-    findings = [finding for check in checks for finding in check(ctx)]
+        data_scan.scan_data(ctx, workers=workers, progress=progress,
+                            dry_run_samples=0 if resolved.paddlex else dry_run_samples)
+        rules = rules + DATA_RULES
+    findings = [finding for rule in rules for finding in rule.findings(ctx)]
     if resolved.paddlex:
         findings = [reworded(finding) for finding in findings]
     return LintReport(str(path), sort_findings(findings), scan_data, ctx.fragment,
                       tuple(resolved.files), resolved.paddlex)
 
 
-__all__ = ["CONFIG_CHECKS", "Finding", "LintInputError", "LintReport", "RULES", "lint"]
+__all__ = ["CONFIG_RULES", "Finding", "LintInputError", "LintReport", "RULES", "lint"]

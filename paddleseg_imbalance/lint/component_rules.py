@@ -13,6 +13,7 @@ complete config that keeps it, it is PSI006.
 """
 import difflib
 
+from paddleseg_imbalance.lint.findings import ERROR, WARNING, Violation, rule
 from paddleseg_imbalance.lint.known_components import line_name, other_line, other_line_names
 
 # SegBuilder.optimizer renames these before it looks them up.
@@ -64,10 +65,9 @@ def _installed_label(known):
             else f"{installed} ({known.paddleseg_version})")
 
 
-def unknown_components(ctx):
-    """PSI006 (PSI016 in a fragment): a `type` that no manager has registered."""
+def _unknown_types(ctx):
+    """A `Violation` for each `type` that no manager has registered."""
     known = ctx.known
-    code = "PSI016" if ctx.fragment else "PSI006"
     in_fragment = (f" (this file is linted as a fragment: {ctx.fragment}; the configs that "
                    "include it must register or replace it)" if ctx.fragment else "")
     builder_names = set(known.all_names()) - set(known.names["evaluators"])
@@ -87,8 +87,8 @@ def unknown_components(ctx):
             line = other_line(name, known.paddleseg_version) if isinstance(name, str) else None
             if line:
                 installed = _installed_label(known)
-                yield ctx.finding(
-                    code, path + ("type",),
+                yield Violation(
+                    path + ("type",),
                     f"{kind} type {name!r} in `{section}` is registered by PaddleSeg {line}, "
                     f"not by the installed {installed}{in_fragment}",
                     f"install PaddleSeg {line} to use this config, or pick a {kind} that "
@@ -105,12 +105,44 @@ def unknown_components(ctx):
             else:
                 fix = (f"use a registered {kind} (see `paddleseg.cvlibs.manager` and "
                        "`paddleseg_imbalance.EVALUATORS`)")
-            yield ctx.finding(
-                code, path + ("type",),
+            yield Violation(
+                path + ("type",),
                 f"unknown {kind} type {name!r} in `{section}`: no component of that name is "
                 f"registered (names are case-sensitive){in_fragment}",
                 fix + "; a component of your own must be imported (registered) before the "
                 "config is built")
 
 
-CHECKS = (unknown_components,)
+_UNKNOWN_EXPLANATION = (
+    "PaddleSeg's builder looks a `type` up in its managers (models, backbones, datasets, "
+    "transforms, losses, optimizers; `evaluators:` in this plugin's) and fails with 'The "
+    "specified component (X) was not found' only when it builds that part, possibly after "
+    "minutes of data loading. Names are case-sensitive. A name that another PaddleSeg line "
+    "(develop, or 2.8.0) registers is named with that line: the config is fine there.")
+_UNKNOWN_FIX = ("use the registered name the finding suggests, install the PaddleSeg line "
+                "that registers it, or import (register) your own component before the config "
+                "is built (`lint --components MODULE` counts it as known)")
+
+
+@rule("PSI006", "unknown-component", ERROR,
+      "a `type:` that no component manager has registered",
+      _UNKNOWN_EXPLANATION, _UNKNOWN_FIX)
+def unknown_component(ctx):
+    """A `type` that no manager has registered, in a complete config."""
+    if not ctx.fragment:
+        yield from _unknown_types(ctx)
+
+
+@rule("PSI016", "unknown-component-in-fragment", WARNING,
+      "a fragment (`_base_` file, partial config) names a `type:` the installed PaddleSeg "
+      "does not register; it is an error (PSI006) in each complete config that keeps it",
+      _UNKNOWN_EXPLANATION + " A fragment is only a warning: the configs that include it "
+      "may import the module that registers the name (PaddleSeg's contrib projects do) or "
+      "replace it.", _UNKNOWN_FIX)
+def unknown_component_in_fragment(ctx):
+    """A `type` that no manager has registered, in a fragment."""
+    if ctx.fragment:
+        yield from _unknown_types(ctx)
+
+
+RULES = (unknown_component, unknown_component_in_fragment)

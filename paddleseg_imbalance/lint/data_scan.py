@@ -9,6 +9,7 @@ Labels are read as PaddleSeg reads them (`labels.read_label`: palette PNGs give 
 indices). Multi-label labels are read as AddMultiLabelAuxiliaryCategory reads them, in
 the layout their shape and the image's size imply ((H, C*W) or (C*H, W) strips, or
 (H, W, C); see `transforms.multilabel_aux.count_labels`), 0/255 masks as binary.
+`scan_data` does this for every dataset section of a config, for the data rules.
 Imports paddle (through the transforms), as `--scan-data` does anyway.
 """
 import os
@@ -21,8 +22,13 @@ from tqdm import tqdm
 
 from paddleseg_imbalance.analysis.class_stats import ClassStats, count_label_array
 from paddleseg_imbalance.analysis.structure_width import StructureWidths, label_widths
+from paddleseg_imbalance.component_traits import REMAP_TRANSFORM
 from paddleseg_imbalance.engine.preflight import image_size
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
+from paddleseg_imbalance.lint.context import LabelCount
+from paddleseg_imbalance.lint.dry_run import dry_run
+from paddleseg_imbalance.lint.listing import ListingError, list_pairs
+from paddleseg_imbalance.lint.model_outputs import output_stride
 from paddleseg_imbalance.transforms.multilabel_aux import count_labels
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
@@ -227,3 +233,47 @@ class SplitScan:
         for scan in self.files:
             values |= scan.values()
         return values
+
+
+def scan_data(ctx, workers=None, progress=True, dry_run_samples=4):
+    """Read every dataset section's files into `ctx.data`; set `ctx.num_labels` from them."""
+    multilabel = ctx.is_multilabel()
+    # Structure widths only matter (PSI115) when the model's output stride is known.
+    measure_widths = output_stride(ctx.section("model")) is not None
+    for section in ctx.datasets():
+        split = SplitScan(section, num_classes=ctx.dataset_num_classes(section),
+                          ignore_index=ctx.ignore_index(section), multilabel=multilabel)
+        ctx.data[section.name] = split
+        try:
+            split.pairs = list_pairs(section, split.line_problems)
+        except ListingError as error:
+            split.listing_problem = error
+            continue
+        if not multilabel and split.num_classes is None:
+            continue
+        split.files = scan_files(split.pairs, split.num_classes, split.ignore_index, multilabel,
+                                 _remaps(section), workers=workers, progress=progress,
+                                 desc=f"scanning {section.name} labels",
+                                 widths=measure_widths and section.name == "train_dataset")
+        split.summarise()
+        # A list PaddleSeg rejects cannot be built (and its indices would not match).
+        if section.name == "train_dataset" and dry_run_samples and not split.line_problems:
+            split.dry_run = dry_run(section, split.files, split.ignore_index, multilabel,
+                                    samples=dry_run_samples)
+    counts = {s.num_labels for s in ctx.data.values() if s.num_labels}
+    if len(counts) == 1:
+        ctx.num_labels = LabelCount(counts.pop(), "the label files")
+
+
+def _remaps(section):
+    """The section's valid `RemapLabels` transforms, built (a bad one is PSI110's business)."""
+    from paddleseg_imbalance.transforms.remap_labels import RemapLabels
+
+    remaps = []
+    for _, transform in section.transforms():
+        if transform["type"] == REMAP_TRANSFORM:
+            try:
+                remaps.append(RemapLabels(transform.get("mapping")))
+            except ValueError:
+                continue
+    return remaps

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from paddleseg_imbalance.component_traits import REMAP_TRANSFORM
 from paddleseg_imbalance.lint.listing import build_dataset
-from paddleseg_imbalance.lint.transform_rules import REMAP_TRANSFORM
 
 
 @dataclass

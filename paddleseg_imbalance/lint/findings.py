@@ -1,8 +1,9 @@
-"""What the lint reports: the rule codes, `Finding`, and its text and JSON renderings.
+"""What the lint reports: `Rule`, `Finding`, and the findings' text and JSON renderings.
 
-Every rule has a stable code (`PSI0xx` read the config alone, `PSI1xx` need
-`--scan-data`), a fixed severity and a short name; `RULES` is the registry and the
-single place where codes are assigned. A code is never reused for another check.
+A rule is one object (`Rule`: code, name, severity, summary, explanation, fix, check),
+defined with `@rule(...)` on its check function in the `*_rules` module that holds it;
+`rules` collects them. Codes are stable (`PSI0xx` read the config alone, `PSI1xx` need
+`--scan-data`) and never reused for another check; one check emits one code.
 
 JSON output (`paddleseg-imbalance lint CONFIG --format json`), schema version 1::
 
@@ -28,7 +29,9 @@ JSON output (`paddleseg-imbalance lint CONFIG --format json`), schema version 1:
     }
 """
 import json
+import textwrap
 from dataclasses import asdict, dataclass, field
+from typing import Callable, NamedTuple, Sequence
 
 ERROR, WARNING = "error", "warning"
 SEVERITIES = (ERROR, WARNING)
@@ -36,104 +39,63 @@ SEVERITIES = (ERROR, WARNING)
 
 @dataclass(frozen=True)
 class Rule:
-    """One check: `code` (stable), `severity`, a kebab-case `name`, a one-line `summary`."""
+    """One check and what to tell about it.
+
+    Attributes:
+        code: the stable code, e.g. "PSI011".
+        name: kebab-case name, shown with each finding.
+        severity: `ERROR` or `WARNING`.
+        summary: one line: what the rule reports (`--list-rules`).
+        explanation: why it matters: what PaddleSeg does with such a config or data, and
+            when (`--explain CODE`).
+        fix: how to fix it in general (each finding carries its own, specific fix).
+        check: `check(ctx)` yields a `Violation` for each place the rule is broken.
+    """
 
     code: str
-    severity: str
     name: str
+    severity: str
     summary: str
+    explanation: str
+    fix: str
+    check: Callable
+
+    def findings(self, ctx):
+        """The `Finding`s of this rule on the config (and data) of `ctx` (a `LintContext`)."""
+        for violation in self.check(ctx):
+            yield ctx.finding(self.code, *violation)
+
+    def explain(self):
+        """The rule as `--explain CODE` prints it."""
+        kind = "config rule" if self.code < "PSI100" else "data rule, with --scan-data"
+        return "\n".join([f"{self.code} {self.name} ({self.severity}, {kind})", "",
+                          self.summary, "", textwrap.fill(self.explanation, 88), "",
+                          textwrap.fill(f"Fix: {self.fix}", 88)])
 
 
-def _rules(*rows):
-    return {code: Rule(code, severity, name, summary) for code, severity, name, summary in rows}
+def rule(code, name, severity, summary, explanation, fix):
+    """Decorator: the check function below becomes the `Rule` with these fields."""
+
+    def define(check):
+        return Rule(code, name, severity, summary, explanation, fix, check)
+
+    return define
 
 
-RULES = _rules(
-    # Config rules (no data, no paddle).
-    ("PSI001", ERROR, "num-classes-mismatch",
-     "num_classes differs between model, train_dataset and val_dataset"),
-    ("PSI002", ERROR, "num-classes-missing",
-     "a `Dataset` section (or a model without a dataset to take it from) has no num_classes"),
-    ("PSI003", ERROR, "single-channel-softmax",
-     "num_classes: 1 with a softmax loss: the argmax of one channel is always 0"),
-    ("PSI004", WARNING, "single-channel-argmax",
-     "num_classes: 1: PaddleSeg's evaluation and prediction take the argmax over channels"),
-    ("PSI005", ERROR, "ignore-index-mismatch",
-     "ignore_index differs between a loss and the datasets, or between train and val"),
-    ("PSI006", ERROR, "unknown-component",
-     "a `type:` that no component manager has registered"),
-    ("PSI007", ERROR, "missing-section",
-     "a top-level key PaddleSeg requires (model, loss, train_dataset, ...) is missing"),
-    ("PSI008", ERROR, "num-classes-invalid",
-     "a num_classes that is not a positive integer (0, -1, 1.5, \"two\")"),
-    ("PSI009", ERROR, "class-names-count",
-     "`class_names` is not a list of one name per class (num_classes)"),
-    ("PSI010", ERROR, "loss-coef-mismatch",
-     "loss `types` and `coef` missing, or of lengths PaddleSeg rejects"),
-    ("PSI011", ERROR, "loss-output-count",
-     "the number of losses differs from the number of outputs the model returns in training"),
-    ("PSI012", ERROR, "loss-weight-length",
-     "a per-class loss `weight` list whose length is not the number of classes"),
-    ("PSI013", ERROR, "loss-weight-value",
-     "a loss `weight` that is not finite non-negative numbers with a positive sum"),
-    ("PSI014", ERROR, "loss-coef-value",
-     "a loss `coef` (or RampedLoss start/end) that is not finite non-negative numbers"),
-    ("PSI015", ERROR, "model-stage-arguments",
-     "PPLiteSeg `arm_out_chs` / `seg_head_inter_chs` of a length other than 1 or that of "
-     "`backbone_indices`"),
-    ("PSI016", WARNING, "unknown-component-in-fragment",
-     "a fragment (`_base_` file, partial config) names a `type:` the installed PaddleSeg does "
-     "not register; it is an error (PSI006) in each complete config that keeps it"),
-    ("PSI020", ERROR, "multilabel-num-classes",
-     "AddMultiLabelAuxiliaryCategory with num_classes other than labels + 1"),
-    ("PSI021", ERROR, "multilabel-aux-not-first",
-     "AddMultiLabelAuxiliaryCategory is not the first transform"),
-    ("PSI022", ERROR, "multilabel-aux-split",
-     "AddMultiLabelAuxiliaryCategory in the train transforms but not in val (or the reverse)"),
-    ("PSI023", ERROR, "multilabel-lovasz-hinge",
-     "PaddleSeg's LovaszHingeLoss on a 2-channel multi-label output collapses the channels"),
-    ("PSI030", WARNING, "label-padding-value",
-     "a transform pads labels with a value other than ignore_index"),
-    ("PSI031", WARNING, "label-interpolation",
-     "a transform resizes labels with a non-nearest interpolation"),
-    ("PSI032", ERROR, "remap-after-padding",
-     "RemapLabels after a padding transform remaps the padded ignore pixels"),
-    # Data rules (`--scan-data`).
-    ("PSI100", ERROR, "missing-data-file",
-     "dataset_root, a file list, or an image or label file does not exist or is unreadable"),
-    ("PSI101", ERROR, "label-value-out-of-range",
-     "label values >= num_classes that are not ignore_index"),
-    ("PSI102", ERROR, "binary-mask-255-ignored",
-     "0/255 binary masks while 255 is ignore_index: the model never sees foreground"),
-    ("PSI103", ERROR, "rgb-label",
-     "RGB (colour-coded) label files, which PaddleSeg reads as 3 channels"),
-    ("PSI104", WARNING, "jpeg-label",
-     "JPEG label files: lossy compression adds label values at edges"),
-    ("PSI105", ERROR, "label-size-mismatch",
-     "label and image sizes differ (after the image's EXIF orientation)"),
-    ("PSI106", WARNING, "class-never-occurs",
-     "a class (or label) that never occurs in the train or val labels"),
-    ("PSI107", WARNING, "val-no-foreground",
-     "the val labels hold no foreground at all"),
-    ("PSI108", WARNING, "ignore-share-high",
-     "ignore_index covers more than 30 % of the labelled pixels"),
-    ("PSI109", ERROR, "transform-new-label-values",
-     "the train transforms produce label values that are not in the label files"),
-    ("PSI110", ERROR, "transform-dry-run-failed",
-     "running samples through the train transforms raised an error"),
-    ("PSI111", ERROR, "multilabel-layout",
-     "multi-label files that fit no PaddleSeg layout, or disagree on the number of labels"),
-    ("PSI112", WARNING, "data-not-scanned",
-     "a dataset whose files the lint cannot list, so its data rules did not run"),
-    ("PSI113", WARNING, "label-16-bit",
-     "16-bit label PNGs: PaddleSeg alone hands them to Paddle as bfloat16 (all background)"),
-    ("PSI114", ERROR, "file-list-line",
-     "file-list lines that are not 'image label' (a missing or third column, a space in a "
-     "path, a blank line), or a list naming no sample"),
-    ("PSI115", WARNING, "output-stride-too-coarse",
-     "the model predicts at a stride coarser than the thinnest class's median structure "
-     "width (`stats` prints the widths)"),
-)
+class Violation(NamedTuple):
+    """One place a check finds its rule broken (a `Finding` without the rule's code).
+
+    Attributes:
+        path: YAML key path (tuple), e.g. ("loss", "types", 1, "weight"); () for the file.
+        message: one line: what was found, what was expected.
+        fix: how to fix it here (may hold several lines of YAML).
+        data_files: dataset files that show the problem (a few, for data rules).
+    """
+
+    path: tuple
+    message: str
+    fix: str
+    data_files: Sequence = ()
 
 
 @dataclass
@@ -141,7 +103,7 @@ class Finding:
     """One problem found: the rule's code and severity, where it is, what, and the fix.
 
     Attributes:
-        code: the rule's code (a key of `RULES`); `severity` and `name` follow from it.
+        code: the rule's code (a key of `rules.RULES`); `severity` and `name` follow from it.
         key: YAML key path, e.g. `loss.types[1].weight` ("" for the whole file).
         message: one line: what was found, what was expected.
         fix: how to fix it (may hold several lines of YAML).
@@ -158,6 +120,8 @@ class Finding:
 
     @property
     def rule(self):
+        from paddleseg_imbalance.lint.rules import RULES  # the rule modules import this one
+
         return RULES[self.code]
 
     @property
@@ -228,8 +192,3 @@ def render_text(findings, config, colour=False):
     lines.append(f"{config}: {counts}")
     return "\n".join(lines)
 
-
-def rules_table():
-    """All rules as text lines: code, severity, name, summary."""
-    return "\n".join(f"{rule.code}  {rule.severity:<7}  {rule.name:<28} {rule.summary}"
-                     for rule in RULES.values())

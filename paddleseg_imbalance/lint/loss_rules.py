@@ -12,13 +12,11 @@ and a string in `coef` multiplies a loss to an empty value.
 import math
 import numbers
 
+from paddleseg_imbalance.component_traits import takes_class_weights
+from paddleseg_imbalance.lint.findings import ERROR, Violation, rule
 from paddleseg_imbalance.lint.model_outputs import selected_backbone_stages, train_output_count
 from paddleseg_imbalance.lint.resolve import format_key
 
-# Losses whose `weight` is one weight per class (channel).
-PER_CLASS_WEIGHT_LOSSES = {"CrossEntropyLoss", "DistillCrossEntropyLoss", "DiceLoss",
-                           "PointCrossEntropyLoss", "BootstrappedCrossEntropyLoss",
-                           "WeightedIoULoss", "TverskyLoss", "SoftClDiceLoss"}
 # `weight:` values this plugin's tools resolve before PaddleSeg builds the loss.
 WEIGHT_KEYWORDS = ("auto", "batch")
 
@@ -32,30 +30,45 @@ def _loss_lists(ctx):
     return None
 
 
+@rule("PSI010", "loss-coef-mismatch", ERROR,
+      "loss `types` and `coef` missing, or of lengths PaddleSeg rejects",
+      "PaddleSeg's DefaultLossRule needs a `types` list and a `coef` list of the same length, "
+      "or a single type that it repeats once per coef, and refuses anything else when the "
+      "config loads.",
+      "give one type per coef, or one type with as many coef as the model has outputs")
 def types_coef_mismatch(ctx):
-    """PSI010: `types`/`coef` missing, or lengths that PaddleSeg's DefaultLossRule rejects."""
+    """`types`/`coef` missing, or lengths that PaddleSeg's DefaultLossRule rejects."""
     if "loss" not in ctx.config:
         return
     loss = ctx.section("loss")
     for key in ("types", "coef"):
         if not isinstance(loss.get(key), list):
-            yield ctx.finding("PSI010", ("loss", key) if key in loss else ("loss",),
-                              f"loss.{key} is {'missing' if key not in loss else 'not a list'}: "
-                              "PaddleSeg needs both `types` and `coef` lists",
-                              "write e.g. `loss: {types: [{type: CrossEntropyLoss}], coef: [1]}`, "
-                              "one coef per model output")
+            yield Violation(("loss", key) if key in loss else ("loss",),
+                            f"loss.{key} is {'missing' if key not in loss else 'not a list'}: "
+                            "PaddleSeg needs both `types` and `coef` lists",
+                            "write e.g. `loss: {types: [{type: CrossEntropyLoss}], coef: [1]}`, "
+                            "one coef per model output")
     lists = _loss_lists(ctx)
     if lists and len(lists[0]) not in (1, len(lists[1])):
         types, coef = lists
-        yield ctx.finding("PSI010", ("loss", "coef"),
-                          f"loss has {len(types)} types and {len(coef)} coef: PaddleSeg needs "
-                          "as many types as coef, or a single type that it repeats",
-                          f"give {len(types)} coef (one per type), or one type with "
-                          f"{len(coef)} coef")
+        yield Violation(("loss", "coef"),
+                        f"loss has {len(types)} types and {len(coef)} coef: PaddleSeg needs "
+                        "as many types as coef, or a single type that it repeats",
+                        f"give {len(types)} coef (one per type), or one type with "
+                        f"{len(coef)} coef")
 
 
+@rule("PSI011", "loss-output-count", ERROR,
+      "the number of losses differs from the number of outputs the model returns in training",
+      "In training a model returns its main output and its auxiliary heads (PP-LiteSeg: one "
+      "per `backbone_indices` entry), and PaddleSeg pairs them with the losses one by one. "
+      "It checks the counts only at the first iteration, after the data loaders have "
+      "started, with 'The length of logits_list should equal to the types of loss config'. "
+      "`coef` weights the outputs, not the classes.",
+      "give `loss.types` and `loss.coef` one entry per model output (main head first), or "
+      "one type that PaddleSeg repeats with one coef per output")
 def loss_output_count(ctx):
-    """PSI011: the number of losses differs from the model's training outputs."""
+    """The number of losses differs from the model's training outputs."""
     lists = _loss_lists(ctx)
     model = ctx.section("model")
     outputs = train_output_count(model)
@@ -79,8 +92,8 @@ def loss_output_count(ctx):
     heads = ("; the first output is the main head, the others auxiliary heads at coarser "
              "strides (one per backbone_indices entry after the first)" if stages is not None
              else "; the first output is the main head")
-    yield ctx.finding(
-        "PSI011", ("loss", "coef"),
+    yield Violation(
+        ("loss", "coef"),
         f"{model_name} returns {outputs} output{'s' if outputs > 1 else ''} in training "
         f"but the loss config has {found}: PaddleSeg stops at the first iteration with "
         f"'The length of logits_list should equal to the types of loss config: {outputs} != "
@@ -96,18 +109,26 @@ def _expected_weights(entry, num_classes):
     return num_classes
 
 
+@rule("PSI012", "loss-weight-length", ERROR,
+      "a per-class loss `weight` list whose length is not the number of classes",
+      "Cross-entropy, Dice and this plugin's overlap losses take one weight per class "
+      "(channel). A list of another length fails inside the loss's forward, on the GPU as a "
+      "device-side assertion; a string other than this plugin's `auto` and `batch` fails "
+      "when the loss is built.",
+      "give one weight per class in class-index order (background first), or `weight: "
+      "auto` to compute them from the train set")
 def weight_length(ctx):
-    """PSI012: a per-class `weight` list whose length is not the number of classes."""
+    """A per-class `weight` list whose length is not the number of classes."""
     num_classes = ctx.num_classes()
     for loss_key in ("loss", "distill_loss"):
         for path, entry in ctx.loss_entries(loss_key):
-            if entry.get("type") not in PER_CLASS_WEIGHT_LOSSES or entry.get("weight") is None:
+            if not takes_class_weights(entry.get("type")) or entry.get("weight") is None:
                 continue
             weight = entry["weight"]
             if isinstance(weight, str):
                 if weight not in WEIGHT_KEYWORDS:
-                    yield ctx.finding(
-                        "PSI012", path + ("weight",),
+                    yield Violation(
+                        path + ("weight",),
                         f"`{format_key(path + ('weight',))}` is '{weight}': {entry['type']} "
                         "takes a list of class weights, 'auto' or 'batch'",
                         "`weight: auto` computes the weights from the train set; or give one "
@@ -116,8 +137,8 @@ def weight_length(ctx):
             expected = _expected_weights(entry, num_classes)
             if expected is None or not isinstance(weight, list) or len(weight) == expected:
                 continue
-            yield ctx.finding(
-                "PSI012", path + ("weight",),
+            yield Violation(
+                path + ("weight",),
                 f"{entry['type']} has {len(weight)} class weights but the model has "
                 f"{expected} classes: the loss fails inside forward (on the GPU, as a device "
                 "assertion)",
@@ -156,13 +177,19 @@ def weight_problem(entry):
     if isinstance(weight, list):
         return _bad_numbers(weight)
     if weight is not None and not isinstance(weight, str) \
-            and entry.get("type") in PER_CLASS_WEIGHT_LOSSES:
+            and takes_class_weights(entry.get("type")):
         return f"is the single value {weight!r}, not a list"
     return ""
 
 
+@rule("PSI013", "loss-weight-value", ERROR,
+      "a loss `weight` that is not finite non-negative numbers with a positive sum",
+      "Nothing checks the values of class weights: a NaN or an infinity makes the loss NaN, "
+      "a negative weight rewards the mistakes it should punish, all zeros train nothing, "
+      "and a single number where a per-class loss wants a list fails inside the loss.",
+      WEIGHT_FIX)
 def weight_value(ctx):
-    """PSI013: a loss `weight` that is not a list of finite non-negative numbers with a
+    """A loss `weight` that is not a list of finite non-negative numbers with a
     positive sum (see `weight_problem`)."""
     for loss_key in ("loss", "distill_loss"):
         for path, entry in ctx.loss_entries(loss_key):
@@ -170,8 +197,8 @@ def weight_value(ctx):
             if not problem:
                 continue
             key = format_key(path + ("weight",))
-            yield ctx.finding("PSI013", path + ("weight",), f"`{key}` {problem}: {WEIGHT_RULE}",
-                              WEIGHT_FIX)
+            yield Violation(path + ("weight",), f"`{key}` {problem}: {WEIGHT_RULE}",
+                            WEIGHT_FIX)
 
 
 def _coefficients(ctx):
@@ -190,15 +217,21 @@ def _coefficients(ctx):
                         yield path + (key,), [entry[key]], False
 
 
+@rule("PSI014", "loss-coef-value", ERROR,
+      "a loss `coef` (or RampedLoss start/end) that is not finite non-negative numbers",
+      "A loss coefficient multiplies its loss: NaN or infinity makes the total loss NaN, a "
+      "negative one rewards errors, a string multiplies the loss to an empty value, and all "
+      "zeros train nothing. PaddleSeg checks none of it.",
+      "write numbers >= 0 (0 switches an auxiliary output's loss off), with a positive sum")
 def coef_value(ctx):
-    """PSI014: a loss coefficient that is not a finite non-negative number, or all zeros."""
+    """A loss coefficient that is not a finite non-negative number, or all zeros."""
     for path, values, needs_positive_sum in _coefficients(ctx):
         problem = _bad_numbers(values, needs_positive_sum)
         if not problem:
             continue
         key = format_key(path)
-        yield ctx.finding(
-            "PSI014", path,
+        yield Violation(
+            path,
             f"`{key}` {problem}: loss coefficients must be finite non-negative numbers "
             f"{'with a positive sum ' if needs_positive_sum else ''}(NaN or infinity makes "
             "the loss NaN, a negative one rewards errors, a string is no number)",
@@ -206,4 +239,4 @@ def coef_value(ctx):
             "loss off")
 
 
-CHECKS = (types_coef_mismatch, loss_output_count, weight_length, weight_value, coef_value)
+RULES = (types_coef_mismatch, loss_output_count, weight_length, weight_value, coef_value)

@@ -6,13 +6,8 @@ with a value other than `ignore_index` trains the border as that class; a label 
 with a non-nearest interpolation gets values between classes (PaddleSeg 2.8.0's
 ScalePadding resizes labels with INTER_CUBIC).
 """
-REMAP_TRANSFORM = "RemapLabels"
-# Transforms that pad (or rotate in) label pixels, with PaddleSeg's default pad value.
-LABEL_PADDING_TRANSFORMS = {"Padding": 255, "PaddingByAspectRatio": 255,
-                            "RandomPaddingCrop": 255, "ScalePadding": 255,
-                            "RandomRotation": 255, "RandomAffine": 255, "RareClassCrop": 255}
-# Transforms that resize labels with a non-nearest interpolation, and which one.
-NON_NEAREST_LABEL_RESIZE = {"ScalePadding": "INTER_CUBIC"}
+from paddleseg_imbalance.component_traits import REMAP_TRANSFORM, traits
+from paddleseg_imbalance.lint.findings import ERROR, WARNING, Violation, rule
 
 
 def _train_transforms(ctx):
@@ -20,58 +15,82 @@ def _train_transforms(ctx):
     return (train, train.transforms()) if train else (None, [])
 
 
+def _label_padding(transform):
+    """The value `transform` (a config entry) pads labels with; None if it pads none."""
+    default = traits(transform["type"]).label_padding
+    return None if default is None else transform.get("label_padding_value", default)
+
+
+@rule("PSI030", "label-padding-value", WARNING,
+      "a transform pads labels with a value other than ignore_index",
+      "Padding, padded crops, rotations and affine transforms fill the new label pixels "
+      "with `label_padding_value` (255 by default). When that is not ignore_index, the "
+      "padded border is trained as a class. Only the train transforms matter: in "
+      "`mode: val` PaddleSeg's Dataset moves the image alone.",
+      "set `label_padding_value` to the dataset's ignore_index")
 def label_padding_value(ctx):
-    """PSI030: a train transform pads labels with a value other than ignore_index."""
+    """A train transform pads labels with a value other than ignore_index."""
     train, transforms = _train_transforms(ctx)
     if train is None:
         return
     ignore_index = ctx.ignore_index(train)
     for index, transform in transforms:
         name = transform["type"]
-        if name not in LABEL_PADDING_TRANSFORMS:
-            continue
-        value = transform.get("label_padding_value", LABEL_PADDING_TRANSFORMS[name])
-        if value != ignore_index:
-            yield ctx.finding(
-                "PSI030", train.path + ("transforms", index, "label_padding_value"),
+        value = _label_padding(transform)
+        if value is not None and value != ignore_index:
+            yield Violation(
+                train.path + ("transforms", index, "label_padding_value"),
                 f"{name} pads labels with {value} but ignore_index is {ignore_index}: the "
                 f"padded border is trained as class {value}",
                 f"label_padding_value: {ignore_index}")
 
 
+@rule("PSI031", "label-interpolation", WARNING,
+      "a transform resizes labels with a non-nearest interpolation",
+      "A label resized with a non-nearest interpolation gets values between the classes at "
+      "every boundary (PaddleSeg 2.8.0's ScalePadding resizes labels with INTER_CUBIC): "
+      "new classes, or values the loss rejects.",
+      "pad and resize with transforms that keep labels exact (nearest-neighbour), e.g. "
+      "`PaddingByAspectRatio` then `Resize`")
 def label_interpolation(ctx):
-    """PSI031: a train transform resizes labels with a non-nearest interpolation."""
+    """A train transform resizes labels with a non-nearest interpolation."""
     train, transforms = _train_transforms(ctx)
     for index, transform in transforms:
-        interpolation = NON_NEAREST_LABEL_RESIZE.get(transform["type"])
+        interpolation = traits(transform["type"]).label_resize
         if interpolation:
-            yield ctx.finding(
-                "PSI031", train.path + ("transforms", index),
+            yield Violation(
+                train.path + ("transforms", index),
                 f"{transform['type']} resizes labels with {interpolation} in PaddleSeg 2.8.0: "
                 "labels get values between classes at every boundary",
                 "pad and resize with transforms that use nearest-neighbour for labels, e.g. "
                 "`PaddingByAspectRatio` then `Resize` (both keep labels exact)")
 
 
+@rule("PSI032", "remap-after-padding", ERROR,
+      "RemapLabels after a padding transform remaps the padded ignore pixels",
+      "A padding transform fills the label border with its pad value (ignore_index); a "
+      "RemapLabels after it that maps that value turns the padded border into a class, "
+      "trained as if it were labelled.",
+      "put RemapLabels first in the transforms, before any crop, padding or rotation")
 def remap_after_padding(ctx):
-    """PSI032: RemapLabels maps the pad value, after a transform that padded the label."""
+    """RemapLabels maps the pad value, after a transform that padded the label."""
     train, transforms = _train_transforms(ctx)
     padded = {}
     for index, transform in transforms:
         name = transform["type"]
-        if name in LABEL_PADDING_TRANSFORMS:
-            padded.setdefault(transform.get("label_padding_value",
-                                            LABEL_PADDING_TRANSFORMS[name]), name)
+        pad = _label_padding(transform)
+        if pad is not None:
+            padded.setdefault(pad, name)
         mapping = transform.get("mapping") if name == REMAP_TRANSFORM else None
         hit = [key for key in (mapping or {}) if key in padded] if isinstance(mapping, dict) \
             else []
         for key in hit:
-            yield ctx.finding(
-                "PSI032", train.path + ("transforms", index),
+            yield Violation(
+                train.path + ("transforms", index),
                 f"RemapLabels maps {key} -> {mapping[key]} after {padded[key]} padded the "
                 f"label with {key}: the padded border becomes class {mapping[key]}",
                 f"move RemapLabels to the top of `{'.'.join(train.path)}.transforms`, before "
                 "any crop, padding or rotation")
 
 
-CHECKS = (label_padding_value, label_interpolation, remap_after_padding)
+RULES = (label_padding_value, label_interpolation, remap_after_padding)
