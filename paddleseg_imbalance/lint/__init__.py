@@ -6,11 +6,11 @@
     print(report.text()); sys.exit(report.exit_code())
 
 Rules: `rules` (each defined beside its check in a `*_rules` module); findings and the
-JSON schema: `findings`. Config-only linting imports neither
-paddle nor numpy (nothing in this package imports them at module level; the data rules
-are imported when `scan_data` is set), so `paddleseg-imbalance lint` answers in well
-under a second; see `paddleseg_imbalance_launcher` for how the console script avoids
-the package `__init__`, which imports paddle.
+JSON schema: `findings`. Config-only linting imports neither paddle nor numpy
+(`data_scan` and `dry_run`, which read the data files, are imported when `scan_data` is
+set), so `paddleseg-imbalance lint` answers in well under a second; see
+`paddleseg_imbalance_launcher` for how the console script avoids the package
+`__init__`, which imports paddle.
 """
 from dataclasses import dataclass
 
