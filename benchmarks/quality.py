@@ -132,8 +132,9 @@ def ensure_demo_data(workdir, data):
     root = os.path.join(workdir, "data", "demo")
     subdir, kind = DATASETS[data]
     if not os.path.isfile(os.path.join(root, subdir, "train.txt")):
+        # --force rewrites only the subdirectories of `kind`, not the other data there.
         subprocess.run([sys.executable, "-m", "paddleseg_imbalance", "demo-data", root,
-                        "--kind", kind], cwd=REPO, check=True)
+                        "--kind", kind, "--force"], cwd=REPO, check=True)
 
 
 def dataset_opts(data):
