@@ -89,7 +89,8 @@ def _pop_options(yaml_key, entry):
     if weight not in (AUTO, BATCH) and entry.get("pos_weight") not in (AUTO, BATCH) \
             and explicit:
         raise ConfigError(f"`{yaml_key}` sets {', '.join(explicit)} without `weight: auto` or "
-                          "`weight: batch`; remove them or set the weight to auto/batch.")
+                          "`weight: batch` (BCELoss in a multi-label config: `pos_weight`); "
+                          "remove them or set the weight to auto/batch.")
     try:
         check_weight_options(options["weight_method"], options["weight_beta"])
     except ValueError as error:
