@@ -1,5 +1,6 @@
 """Install paddleseg-imbalance: `pip install -e ".[cpu,test]"` (or `[gpu,test]`)."""
 import re
+import runpy
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -7,6 +8,9 @@ from setuptools import find_packages, setup
 HERE = Path(__file__).parent
 VERSION = re.search(r'__version__ = "([^"]+)"',
                     (HERE / "paddleseg_imbalance" / "__init__.py").read_text()).group(1)
+# PaddleSeg 2.8.x or an installed develop build (0.0.0.dev0), which pip then keeps.
+PADDLESEG = runpy.run_path(str(HERE / "paddleseg_imbalance" / "paddleseg_requirement.py"))[
+    "PADDLESEG_REQUIREMENT"]
 
 setup(
     name="paddleseg-imbalance",
@@ -20,8 +24,8 @@ setup(
     py_modules=["paddleseg_imbalance_launcher"],
     package_data={"paddleseg_imbalance.lint": ["known_components.json"]},
     install_requires=[
-        "paddleseg==2.8.0",
-        # paddleseg 2.8.0 pins opencv-python<=4.6, built against numpy 1.
+        PADDLESEG,
+        # paddleseg 2.8.0 (and develop) pins opencv-python<=4.6, built against numpy 1.
         "numpy>=1.21,<2",
         "opencv-python<=4.6.0",
         # visualdl (a paddleseg dependency) pulls pandas; pandas 3 wants numpy 2.

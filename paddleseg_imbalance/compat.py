@@ -33,6 +33,10 @@ random-padding-crop       2.8        all     `category_max_ratio < 1` puts the *
 label-bit-depth           all        all     a 16-bit label PNG is read as uint16, which Paddle
                                              takes for bfloat16 when the data loader makes it a
                                              tensor: labels 0/1 train as all background.
+log-to-current-stdout     develop    all     the `logging` handlers of PaddleSeg's loggers keep
+                                             the `sys.stdout` of import time, so a redirected
+                                             stdout (`lint --format json` keeps stdout for the
+                                             report; pytest's capsys) still gets the log lines.
 ========================  =========  ======  ================================================
 
 "2.8" is any 2.8.x release; "all" is 2.8.x and every other version (develop, and later
@@ -42,6 +46,8 @@ repair, show the original's bug where it exists, and skip, saying so, where the 
 PaddleSeg has fixed it.
 """
 import importlib
+import logging
+import sys
 
 import numpy as np
 import paddle
@@ -272,6 +278,34 @@ def _make_loss_computation(original):
     return loss_computation
 
 
+# -------------------------------------------------------------------------- logging
+
+
+class _CurrentStdout:
+    """A stream that writes to whatever `sys.stdout` is at the time of the write, as
+    PaddleSeg 2.8.0's print-based logger does."""
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
+
+
+def log_to_current_stdout(logger_module):
+    """Point the stdout handlers of PaddleSeg develop's loggers (those its `setup_logger`
+    made so far, the training loop's included) at the current `sys.stdout`; True if any
+    handler changed."""
+    changed = False
+    for name in logger_module.logger_initialized:
+        for handler in logging.getLogger(name).handlers:
+            if (type(handler) is logging.StreamHandler and handler.stream is not sys.stderr
+                    and not isinstance(handler.stream, _CurrentStdout)):
+                handler.setStream(_CurrentStdout())
+                changed = True
+    return changed
+
+
 # --------------------------------------------------------------------------- apply
 
 
@@ -293,6 +327,7 @@ def _repairs():
     train_module = _module("paddleseg.core.train")
     lovasz = _module("paddleseg.models.losses.lovasz_loss")
     metrics = _module("paddleseg.utils.metrics")
+    logger_module = _module("paddleseg.utils.logger")
     paddle3 = _paddle_major() >= 3
     release_2_8 = paddleseg_is_2_8()
     return [
@@ -314,6 +349,9 @@ def _repairs():
         ("label-bit-depth", True,
          lambda: _set(transforms.Compose, "__call__",
                       _make_compose_call(transforms.Compose.__call__))),
+        # Develop's logger is `logging`-based (2.8.0's prints); it lists its loggers.
+        ("log-to-current-stdout", hasattr(logger_module, "logger_initialized"),
+         lambda: log_to_current_stdout(logger_module)),
     ]
 
 

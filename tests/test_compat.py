@@ -266,3 +266,16 @@ def test_compose_original_turns_16_bit_labels_into_background(tmp_path):
     from paddleseg.transforms import Compose
 
     assert not _compose_label(original(Compose.__call__), tmp_path).any()
+
+
+def test_paddleseg_log_lines_follow_a_redirected_stdout():
+    """`lint --format json` keeps stdout for the report by redirecting PaddleSeg's log."""
+    import contextlib
+    import io
+
+    from paddleseg.utils import logger
+
+    redirected = io.StringIO()
+    with contextlib.redirect_stdout(redirected):
+        logger.info("a log line")
+    assert "a log line" in redirected.getvalue()

@@ -34,6 +34,8 @@ instead (`NUM_CLASSES_FROM_CONFIG`), which `paddleseg_imbalance.engine.builder.S
 (used by the tools) understands; read on the class directly they raise an error that
 says so.
 """
+import functools
+
 import numpy as np
 from paddleseg.cvlibs import manager
 from paddleseg.datasets import Dataset
@@ -198,5 +200,19 @@ class MultiLabelDataset(Dataset,
             raise ValueError(f"{self.mode} sample {idx + 1} (image '{image_path}', label "
                              f"'{label_path}'): {error}") from error
         if data.get("label") is not None:
-            data["label"] = np.transpose(data["label"], (2, 0, 1)).astype("int64")
+            label = data["label"]
+            if not compose_puts_label_channels_first():
+                label = np.transpose(label, (2, 0, 1))
+            data["label"] = label.astype("int64")
         return data
+
+
+@functools.lru_cache(maxsize=None)
+def compose_puts_label_channels_first():
+    """Whether PaddleSeg's `Compose` returns an (H, W, K) label as (K, H, W).
+
+    PaddleSeg develop's does; 2.8.0's returns it as it is. Probed once, on a 1x2 sample.
+    """
+    sample = {"img": np.zeros((1, 2, 3), np.float32), "label": np.zeros((1, 2, 3), np.uint8),
+              "trans_info": [], "gt_fields": ["label"]}
+    return Compose([])(sample)["label"].shape == (3, 1, 2)
