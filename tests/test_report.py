@@ -139,24 +139,21 @@ def test_multilabel_report_and_one_panel_row_per_label(demo_root, tmp_path):
     listing = panel_listing(save_dir)
     assert listing and set(listing[0]["iou_by_class"]) == {"road", "built_up"}
     panel = Image.open(save_dir / "errors" / listing[0]["panel"])
-    single_row = 2 * MIN_SIDE  # two label rows are taller than one row and its text
-    assert panel.height > single_row
+    assert panel.height > 2 * MIN_SIDE  # two label rows
     overlay = Image.open(save_dir / "errors" / listing[0]["overlay"])
     assert overlay.size == (64, 128)  # the labels' errors tiles, top to bottom
 
 
-class Background:
+def background_model():
     """A model that predicts the background everywhere."""
+    import paddle
 
-    def __new__(cls):
-        import paddle
+    class Background(paddle.nn.Layer):
+        def forward(self, image):
+            zeros = paddle.zeros_like(image[:, :1])
+            return [paddle.concat([zeros + 5, zeros - 5], axis=1)]
 
-        class Model(paddle.nn.Layer):
-            def forward(self, image):
-                zeros = paddle.zeros_like(image[:, :1])
-                return [paddle.concat([zeros + 5, zeros - 5], axis=1)]
-
-        return Model()
+    return Background()
 
 
 def test_degenerate_run_says_so_at_the_top(demo_root, tmp_path):
@@ -167,7 +164,7 @@ def test_degenerate_run_says_so_at_the_top(demo_root, tmp_path):
     dataset = Dataset(mode="val", dataset_root=root, val_path=os.path.join(root, "val.txt"),
                       transforms=[Normalize()], num_classes=2)
     gallery = ErrorGallery(2, dataset, matching={}, names=["background", "road"])
-    evaluate(Background(), dataset, save_dir=str(tmp_path), iteration=4, on_sample=gallery,
+    evaluate(background_model(), dataset, save_dir=str(tmp_path), iteration=4, on_sample=gallery,
              evaluators=[SegMetrics(), DegenerateResultCheck(), ConfusionMatrixReport(),
                          ObjectMetrics()], print_detail=False)
     gallery.write(str(tmp_path))
