@@ -5,7 +5,6 @@ import os
 import cv2
 import numpy as np
 import paddle
-import paddleseg
 import paddleseg.transforms as T
 import pytest
 import yaml
@@ -265,9 +264,8 @@ def test_num_classes_must_fit_the_label_names(demo_root, tmp_path):
         session_for(write_config(demo_root, tmp_path, num_classes=2))
 
 
-@pytest.mark.skipif(not paddleseg.__version__.startswith("2.8"),
-                    reason="PaddleSeg develop's Dataset reads multi-label labels itself")
-def test_paddleseg_2_8_dataset_cannot_read_multilabel_labels(demo_root, tmp_path):
+def test_a_dataset_with_the_auxiliary_transform_is_sent_to_multilabel_dataset(demo_root,
+                                                                             tmp_path):
     config = write_config(demo_root, tmp_path, train_dataset={"type": "Dataset"},
                           val_dataset={"type": "Dataset"})
     with pytest.raises(ConfigError, match="Set `train_dataset.type: MultiLabelDataset`"):

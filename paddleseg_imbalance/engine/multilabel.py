@@ -16,7 +16,6 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import paddleseg
 from PIL import Image, UnidentifiedImageError
 
 from paddleseg_imbalance.engine.config import ConfigError
@@ -84,8 +83,8 @@ def prepare_config(config):
     Raises:
         ConfigError: the `num_classes` of the model, the datasets and the transforms differ,
             are missing or do not fit `label_names`; only one of train and val adds the
-            background channel; or PaddleSeg 2.8.0's `Dataset` is asked to read
-            multi-label labels.
+            background channel; or a `Dataset` is asked to read multi-label labels
+            (PaddleSeg 2.8.0's cannot; develop's pads label channels wrongly).
     """
     if not is_multilabel(config):
         return
@@ -103,12 +102,14 @@ def prepare_config(config):
         found["model.num_classes"] = model_cfg["num_classes"]
     for section, dataset_cfg in _dataset_sections(config):
         entries = _auxiliary_entries(dataset_cfg)
-        if (entries and dataset_cfg.get("type") == "Dataset"
-                and paddleseg.__version__.startswith("2.8")):
+        if entries and dataset_cfg.get("type") == "Dataset":
+            # PaddleSeg develop's own multi-label configs are written this way.
             raise ConfigError(
-                f"`{section}` is a `Dataset` with {AUXILIARY_TRANSFORM}: PaddleSeg "
-                f"{paddleseg.__version__}'s Dataset cannot read multi-label labels (it "
-                f"expects 2-D masks). Set `{section}.type: {MULTILABEL_DATASET}`; its "
+                f"`{section}` is a `Dataset` with {AUXILIARY_TRANSFORM}: PaddleSeg 2.8.0's "
+                "Dataset cannot read multi-label labels (it expects 2-D masks), and "
+                "develop's pads and rotates only the first label channel with the label "
+                "padding value; the tools check and evaluate multi-label data through "
+                f"{MULTILABEL_DATASET}. Set `{section}.type: {MULTILABEL_DATASET}`; its "
                 "file lists and keys are the same.")
         if "num_classes" in dataset_cfg:
             found[f"{section}.num_classes"] = dataset_cfg["num_classes"]
