@@ -4,7 +4,8 @@ Usage: python -m paddle.distributed.launch --nproc_per_node N dist_confusion_wor
        DATASET_DIR OUT_DIR
 
 Each rank writes OUT_DIR/rank<r>.npz with the all-reduced `evaluate()` matrix of the demo
-val set and the all-reduced matrix of rank-specific random batches (`random_batch(rank)`).
+val set, its all-reduced `ObjectMetrics` counts, and the all-reduced matrix of
+rank-specific random batches (`random_batch(rank)`).
 """
 import zlib  # noqa: F401  (before paddle: paddlepaddle 2.6.2 breaks zlib otherwise)
 
@@ -48,9 +49,9 @@ def random_batch(rank):
 def main(dataset_dir, out_dir):
     paddle.set_device("cpu")
     import paddleseg_imbalance  # noqa: F401
-    from paddleseg_imbalance.evaluation import ConfusionMatrix, evaluate
+    from paddleseg_imbalance.evaluation import ConfusionMatrix, ObjectMetrics, evaluate
 
-    result = evaluate(FixedConv(), val_dataset(dataset_dir), evaluators=[],
+    result = evaluate(FixedConv(), val_dataset(dataset_dir), evaluators=[ObjectMetrics()],
                       print_detail=False)
     confusion = ConfusionMatrix(NUM_CLASSES)
     rank = paddle.distributed.get_rank()
@@ -58,6 +59,7 @@ def main(dataset_dir, out_dir):
     confusion.all_reduce()
     np.savez(os.path.join(out_dir, f"rank{rank}.npz"), evaluated=result.confusion.matrix,
              num_images=result.num_images, ignored=result.confusion.ignored_pixels,
+             objects=result.objects.counts,
              random=confusion.matrix, random_ignored=confusion.ignored_pixels)
 
 
