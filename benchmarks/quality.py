@@ -189,14 +189,8 @@ def train_stages(args, recipe, seed, threads, save_dir):
             opts.append(f"model.pretrained={previous}")
         if opts:
             command += ["--opts", *opts]
-        env = dict(os.environ, OMP_NUM_THREADS=str(threads), CPU_NUM=str(threads))
         log_path = os.path.join(stage_dir, "train.log")
-        with open(log_path, "w") as log:
-            code = subprocess.run(command, cwd=args.workdir, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT).returncode
-        if code != 0:
-            raise RuntimeError(f"{recipe} seed {seed}: tools/train.py exited {code}; see "
-                               f"{log_path}")
+        run_logged(command, args.workdir, threads, log_path, f"{recipe} seed {seed}")
         costs.append((seconds_per_iteration(log_path), stage_iters))
         previous = os.path.join(stage_dir, f"iter_{stage_iters}", "model.pdparams")
     eval_json = os.path.join(stage_dir, "eval", f"iter_{iters[-1]}.json")
@@ -234,13 +228,19 @@ def validate(args, threads, config, model, save_dir, flags):
     command = [sys.executable, os.path.join(REPO, "tools", "val.py"), "--config", config,
                "--model_path", model, "--device", args.device, "--save_dir", save_dir,
                *flags]
+    run_logged(command, args.workdir, threads, os.path.join(save_dir, "val.log"), save_dir)
+
+
+def run_logged(command, workdir, threads, log_path, what):
+    """Run a tool with `threads` CPU threads, its output into `log_path`; RuntimeError
+    naming `what` and the log if it fails."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), CPU_NUM=str(threads))
-    log_path = os.path.join(save_dir, "val.log")
     with open(log_path, "w") as log:
-        code = subprocess.run(command, cwd=args.workdir, env=env, stdout=log,
+        code = subprocess.run(command, cwd=workdir, env=env, stdout=log,
                               stderr=subprocess.STDOUT).returncode
     if code != 0:
-        raise RuntimeError(f"tools/val.py exited {code}; see {log_path}")
+        raise RuntimeError(f"{what}: {os.path.basename(command[1])} exited {code}; see "
+                           f"{log_path}")
 
 
 def stage_iterations(total, shares):
