@@ -1,9 +1,11 @@
-"""Test helpers: a tiny PP-LiteSeg config on the demo data, and running the tools."""
+"""Test helpers: a tiny PP-LiteSeg config on the demo data, running the tools, and numpy
+references for the losses."""
 import copy
 import os
 import subprocess
 import sys
 
+import numpy as np
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,11 +22,7 @@ def tiny_config(demo_root, directory, loss=None, base=DEMO_CONFIG, **overrides):
     from paddleseg.cvlibs import Config
 
     config = Config(base).dic
-    binary = os.path.join(str(demo_root), "binary")
-    for section, list_key, list_name in (("train_dataset", "train_path", "train.txt"),
-                                         ("val_dataset", "val_path", "val.txt")):
-        config[section]["dataset_root"] = binary
-        config[section][list_key] = os.path.join(binary, list_name)
+    on_demo_data(config, os.path.join(str(demo_root), "binary"))
     config.update(batch_size=2, iters=2)
     if loss is not None:
         config["loss"] = {"types": [loss] * 3, "coef": [1, 1, 1]}
@@ -75,3 +73,35 @@ def write(directory, config, name="config.yml"):
     with open(path, "w") as file:
         yaml.safe_dump(config, file)
     return path
+
+
+def np_softmax(logits):
+    """Softmax over the class axis (1) of a numpy array."""
+    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def tensors(logits, labels):
+    """(logits, labels) numpy arrays as paddle tensors, labels int64 as the losses take them."""
+    import paddle
+
+    return paddle.to_tensor(logits), paddle.to_tensor(labels.astype("int64"))
+
+
+def train_with_eval(config, save_dir, *flags, timeout=600):
+    """tools/train.py on `config` on the CPU, evaluating and saving at iteration 2 and logging
+    every iteration; fails the test unless it exits 0. Returns its stdout and stderr."""
+    result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
+                      "--save_interval", "2", "--log_iters", "1", "--save_dir", save_dir,
+                      *flags, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+def on_demo_data(config, data):
+    """Point the train and val datasets of `config` (a dict) at the demo folder `data`
+    (`demo_root / "binary"` or `demo_root / "multilabel"`) and its train.txt / val.txt."""
+    for section, list_key, list_name in (("train_dataset", "train_path", "train.txt"),
+                                         ("val_dataset", "val_path", "val.txt")):
+        config[section].update(dataset_root=str(data),
+                               **{list_key: os.path.join(str(data), list_name)})

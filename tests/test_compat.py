@@ -11,6 +11,7 @@ from paddleseg.models import losses
 from paddleseg.transforms import RandomPaddingCrop
 
 from paddleseg_imbalance import compat
+from tests.helpers import np_softmax, tensors
 
 IGNORE = 255
 PADDLE3 = compat._paddle_major() >= 3
@@ -34,21 +35,12 @@ def batch():
     return logits, labels
 
 
-def np_softmax(logits):
-    exp = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 def np_pixel_ce(logits, labels):
     """Per-pixel -log p(label), 0 where ignored."""
     probs = np_softmax(logits.astype("float64"))
     safe = np.where(labels == IGNORE, 0, labels)
     picked = np.take_along_axis(probs, safe[:, None], axis=1)[:, 0]
     return np.where(labels == IGNORE, 0.0, -np.log(picked))
-
-
-def tensors(logits, labels):
-    return paddle.to_tensor(logits), paddle.to_tensor(labels.astype("int64"))
 
 
 def test_apply_is_idempotent_and_names_repairs():

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from paddleseg_imbalance.demo_data import write_demo_dataset
 from paddleseg_imbalance.lint import RULES, LintInputError, lint
 from paddleseg_imbalance.lint.known_components import from_managers, load_snapshot
 from paddleseg_imbalance.lint.model_outputs import train_output_count
@@ -383,13 +382,6 @@ def test_remap_labels_is_registered():
 
 # --- data rules ---------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lintdemo")
-    write_demo_dataset(str(root), size=64, num_train=6, num_val=3, seed=0)
-    return root
-
-
 def binary_copy(demo, tmp_path, change=None, val_change=None):
     """A copy of the binary demo set (labels rewritten by `change(array, index)`) and a config."""
     root = tmp_path / "binary"
@@ -415,22 +407,22 @@ def scan(tmp_path, config, **kwargs):
     return lint_dict(tmp_path, config, scan_data=True, workers=1, progress=False, **kwargs)
 
 
-def test_the_demo_data_is_clean_but_for_its_output_stride(demo, tmp_path):
-    _, config = binary_copy(demo, tmp_path)
+def test_the_demo_data_is_clean_but_for_its_output_stride(demo_root, tmp_path):
+    _, config = binary_copy(demo_root, tmp_path)
     # The demo roads are about 4 px wide; PP-LiteSeg predicts at 1/8 by default.
     assert codes(scan(tmp_path, config)) == ["PSI115"]
 
 
-def test_an_output_stride_coarser_than_the_structures_is_a_warning(demo, tmp_path):
-    _, config = binary_copy(demo, tmp_path)
+def test_an_output_stride_coarser_than_the_structures_is_a_warning(demo_root, tmp_path):
+    _, config = binary_copy(demo_root, tmp_path)
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI115")
     assert finding.severity == "warning" and finding.key == "model.backbone_indices"
     assert "1/8" in finding.message and "backbone_indices: [1, 2, 3, 4]" in finding.fix
 
 
-def test_0_255_masks_with_ignore_255_are_an_error_with_the_remap_fix(demo, tmp_path):
+def test_0_255_masks_with_ignore_255_are_an_error_with_the_remap_fix(demo_root, tmp_path):
     to_255 = lambda a, i: (a * 255).astype(np.uint8)  # noqa: E731
-    _, config = binary_copy(demo, tmp_path, to_255, to_255)
+    _, config = binary_copy(demo_root, tmp_path, to_255, to_255)
     report = scan(tmp_path, config)
     found = [f for f in report.findings if f.code == "PSI102"]
     assert [f.key for f in found] == ["train_dataset.transforms", "val_dataset.transforms"]
@@ -443,9 +435,9 @@ def test_0_255_masks_with_ignore_255_are_an_error_with_the_remap_fix(demo, tmp_p
     assert codes(scan(tmp_path, config)) == ["PSI115"]  # the demo roads' width, as above
 
 
-def test_values_above_num_classes_list_files_and_suggest_a_contiguous_mapping(demo, tmp_path):
+def test_values_above_num_classes_list_files_and_suggest_a_contiguous_mapping(demo_root, tmp_path):
     sparse = lambda a, i: np.where(a == 1, 15 if i % 2 else 190, 0).astype(np.uint8)  # noqa
-    _, config = binary_copy(demo, tmp_path, sparse, sparse)
+    _, config = binary_copy(demo_root, tmp_path, sparse, sparse)
     for section in ("model", "train_dataset", "val_dataset"):
         config[section]["num_classes"] = 3
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI101")
@@ -457,38 +449,38 @@ def test_values_above_num_classes_list_files_and_suggest_a_contiguous_mapping(de
     assert "PSI101" not in codes(scan(tmp_path, config))
 
 
-def test_labels_that_are_0_to_k_suggest_num_classes(demo, tmp_path):
+def test_labels_that_are_0_to_k_suggest_num_classes(demo_root, tmp_path):
     three = lambda a, i: (a * (1 + i % 2)).astype(np.uint8)  # noqa: E731  (values 0, 1, 2)
-    _, config = binary_copy(demo, tmp_path, three)
+    _, config = binary_copy(demo_root, tmp_path, three)
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI101")
     assert "set num_classes: 3" in finding.fix
 
 
-def test_rgb_labels_get_a_colour_table(demo, tmp_path):
+def test_rgb_labels_get_a_colour_table(demo_root, tmp_path):
     def coloured(array, index):
         rgb = np.zeros(array.shape + (3,), np.uint8)
         rgb[array == 1] = (128, 0, 0)
         return rgb
-    _, config = binary_copy(demo, tmp_path, coloured)
+    _, config = binary_copy(demo_root, tmp_path, coloured)
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI103")
     assert "(0, 0, 0) -> 0" in finding.fix and "(128, 0, 0) -> 1" in finding.fix
 
 
-def test_palette_labels_are_fine(demo, tmp_path):
+def test_palette_labels_are_fine(demo_root, tmp_path):
     def palette(array, index):
         image = Image.fromarray(array, mode="L").convert("P")
         return np.asarray(image)
-    _, config = binary_copy(demo, tmp_path, palette)
+    _, config = binary_copy(demo_root, tmp_path, palette)
     assert "PSI103" not in codes(scan(tmp_path, config))
 
 
-def test_jpeg_labels_are_flagged(demo, tmp_path):
-    _, config = binary_copy(demo, tmp_path, lambda a, i: (a, ".jpg"))
+def test_jpeg_labels_are_flagged(demo_root, tmp_path):
+    _, config = binary_copy(demo_root, tmp_path, lambda a, i: (a, ".jpg"))
     assert "PSI104" in codes(scan(tmp_path, config))
 
 
-def test_label_size_mismatch_and_missing_files(demo, tmp_path):
-    root, config = binary_copy(demo, tmp_path,
+def test_label_size_mismatch_and_missing_files(demo_root, tmp_path):
+    root, config = binary_copy(demo_root, tmp_path,
                                lambda a, i: a[:32] if i == 0 else a)
     first_val = (root / "val.txt").read_text().split()[1]
     os.remove(root / first_val)
@@ -505,9 +497,9 @@ def test_missing_dataset_root_is_reported_at_its_key(tmp_path):
     assert finding.key == "train_dataset.dataset_root"
 
 
-def test_a_class_that_never_occurs_and_a_val_set_without_foreground(demo, tmp_path):
+def test_a_class_that_never_occurs_and_a_val_set_without_foreground(demo_root, tmp_path):
     empty = lambda a, i: np.zeros_like(a)  # noqa: E731
-    _, config = binary_copy(demo, tmp_path, None, empty)
+    _, config = binary_copy(demo_root, tmp_path, None, empty)
     for section in ("model", "train_dataset", "val_dataset"):
         config[section]["num_classes"] = 3
     config["class_names"] = ["background", "road", "water"]
@@ -517,18 +509,18 @@ def test_a_class_that_never_occurs_and_a_val_set_without_foreground(demo, tmp_pa
     assert "PSI107" in codes(report)
 
 
-def test_ignore_covering_much_of_the_labels(demo, tmp_path):
+def test_ignore_covering_much_of_the_labels(demo_root, tmp_path):
     def mostly_ignored(array, index):
         array = array.copy()
         array[: array.shape[0] // 2 + 4] = 255
         return array
-    _, config = binary_copy(demo, tmp_path, mostly_ignored)
+    _, config = binary_copy(demo_root, tmp_path, mostly_ignored)
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI108")
     assert "mapping: {255: 0}" in finding.fix
 
 
-def test_dry_run_catches_padding_with_a_class_value(demo, tmp_path):
-    _, config = binary_copy(demo, tmp_path)
+def test_dry_run_catches_padding_with_a_class_value(demo_root, tmp_path):
+    _, config = binary_copy(demo_root, tmp_path)
     config["train_dataset"]["transforms"] = [
         {"type": "Padding", "target_size": [80, 80], "label_padding_value": 7}]
     assert {"PSI030", "PSI109"} <= set(codes(scan(tmp_path, config)))
@@ -536,8 +528,8 @@ def test_dry_run_catches_padding_with_a_class_value(demo, tmp_path):
     assert not {"PSI030", "PSI109"} & set(codes(scan(tmp_path, config)))
 
 
-def test_dry_run_reports_a_transform_that_cannot_be_built(demo, tmp_path):
-    _, config = binary_copy(demo, tmp_path)
+def test_dry_run_reports_a_transform_that_cannot_be_built(demo_root, tmp_path):
+    _, config = binary_copy(demo_root, tmp_path)
     config["train_dataset"]["transforms"].insert(0, {"type": "RemapLabels",
                                                      "mapping": {255: "one"}})
     finding = next(f for f in scan(tmp_path, config).findings if f.code == "PSI110")
@@ -561,34 +553,34 @@ def multilabel_config(demo, num_classes):
     return config
 
 
-def test_scan_counts_the_labels_of_strip_files_for_the_aux_rule(demo, tmp_path):
-    report = scan(tmp_path, multilabel_config(demo, 2))
+def test_scan_counts_the_labels_of_strip_files_for_the_aux_rule(demo_root, tmp_path):
+    report = scan(tmp_path, multilabel_config(demo_root, 2))
     finding = next(f for f in report.findings if f.code == "PSI020")
     assert finding.severity == "error" and "num_classes: 3" in finding.fix
     assert "label files" in finding.message
-    assert scan(tmp_path, multilabel_config(demo, 3)).errors == []
+    assert scan(tmp_path, multilabel_config(demo_root, 3)).errors == []
 
 
-def test_multilabel_strips_that_fit_no_layout(demo, tmp_path):
+def test_multilabel_strips_that_fit_no_layout(demo_root, tmp_path):
     root = tmp_path / "ml"
-    config = multilabel_config(demo, 3)
+    config = multilabel_config(demo_root, 3)
     (root / "labels").mkdir(parents=True)
-    line = (demo / "multilabel" / "train.txt").read_text().split("\n")[0]
+    line = (demo_root / "multilabel" / "train.txt").read_text().split("\n")[0]
     image, label = line.split()
     Image.fromarray(np.zeros((64, 100), np.uint8)).save(root / "bad.png")
-    (root / "train.txt").write_text(f"{demo / 'multilabel' / image} bad.png\n")
+    (root / "train.txt").write_text(f"{demo_root / 'multilabel' / image} bad.png\n")
     config["train_dataset"].update(dataset_root=str(root), train_path=str(root / "train.txt"))
     assert "PSI111" in codes(scan(tmp_path, config, dry_run_samples=0))
 
 
-def test_16_bit_labels_are_a_warning(demo, tmp_path):
+def test_16_bit_labels_are_a_warning(demo_root, tmp_path):
     to_16 = lambda a, i: a.astype(np.uint16)  # noqa: E731
-    _, config = binary_copy(demo, tmp_path, to_16)
+    _, config = binary_copy(demo_root, tmp_path, to_16)
     assert codes(scan(tmp_path, config, dry_run_samples=0)) == ["PSI113", "PSI115"]
 
 
-def test_a_file_list_line_without_a_label_is_an_error(demo, tmp_path):
-    root, config = binary_copy(demo, tmp_path)
+def test_a_file_list_line_without_a_label_is_an_error(demo_root, tmp_path):
+    root, config = binary_copy(demo_root, tmp_path)
     lines = (root / "train.txt").read_text().splitlines()
     with open(root / "train.txt", "a") as file:
         file.write("images/train_0000.png\n")
@@ -596,14 +588,89 @@ def test_a_file_list_line_without_a_label_is_an_error(demo, tmp_path):
     assert f"line {len(lines) + 1}:" in finding.message and finding.key == "train_dataset.train_path"
 
 
-def test_every_data_rule_has_a_test():
-    source = open(__file__).read()
-    assert all(f'"{code}"' in source for code in RULES if code >= "PSI100")
+def _three_classes(config):
+    for section in ("model", "train_dataset", "val_dataset"):
+        config[section]["num_classes"] = 3
+    return config
 
 
-def test_scan_data_json_on_stdout_is_json_alone(demo, tmp_path):
+def _without_a_first_val_label(demo, tmp_path):
+    root, config = binary_copy(demo, tmp_path)
+    os.remove(root / (root / "val.txt").read_text().split()[1])
+    return config
+
+
+def _a_strip_of_no_layout(demo, tmp_path):
+    config = multilabel_config(demo, 3)
+    image = (demo / "multilabel" / "train.txt").read_text().split()[0]
+    Image.fromarray(np.zeros((64, 100), np.uint8)).save(tmp_path / "bad.png")
+    (tmp_path / "train.txt").write_text(f"{demo / 'multilabel' / image} bad.png\n")
+    config["train_dataset"].update(dataset_root=str(tmp_path),
+                                   train_path=str(tmp_path / "train.txt"))
+    return config
+
+
+def _a_line_without_a_label(demo, tmp_path):
+    root, config = binary_copy(demo, tmp_path)
+    with open(root / "train.txt", "a") as file:
+        file.write("images/train_0000.png\n")
+    return config
+
+
+def _an_unlistable_dataset(demo, tmp_path):
+    config = base_config(str(tmp_path))
+    config["train_dataset"]["mode"] = "training"
+    return config
+
+
+def _with_transforms(transforms):
+    def build(demo, tmp_path):
+        _, config = binary_copy(demo, tmp_path)
+        config["train_dataset"]["transforms"] = transforms
+        return config
+    return build
+
+
+def _changed(change, val_change=None, edit=lambda config: config):
+    return lambda demo, tmp_path: edit(binary_copy(demo, tmp_path, change, val_change)[1])
+
+
+# Each data rule and a dataset (built from the demo one) on which it fires.
+DATA_CASES = {
+    "PSI100": lambda demo, tmp_path: base_config(str(tmp_path / "gone")),
+    "PSI101": _changed(lambda a, i: (a * (1 + i % 2)).astype(np.uint8)),
+    "PSI102": _changed(lambda a, i: (a * 255).astype(np.uint8)),
+    "PSI103": _changed(lambda a, i: np.stack([a * 128, a * 0, a * 0], axis=-1)),
+    "PSI104": _changed(lambda a, i: (a, ".jpg")),
+    "PSI105": _changed(lambda a, i: a[:32] if i == 0 else a),
+    "PSI106": _changed(None, edit=_three_classes),
+    "PSI107": _changed(None, lambda a, i: np.zeros_like(a)),
+    "PSI108": _changed(lambda a, i: np.where(np.arange(a.shape[0])[:, None] < 36, 255, a)
+                       .astype(np.uint8)),
+    "PSI109": _with_transforms([{"type": "Padding", "target_size": [80, 80],
+                                 "label_padding_value": 7}]),
+    "PSI110": _with_transforms([{"type": "RemapLabels", "mapping": {255: "one"}}]),
+    "PSI111": _a_strip_of_no_layout,
+    "PSI112": _an_unlistable_dataset,
+    "PSI113": _changed(lambda a, i: a.astype(np.uint16)),
+    "PSI114": _a_line_without_a_label,
+    "PSI115": _changed(None),
+}
+
+
+def test_every_data_rule_has_a_case():
+    assert set(DATA_CASES) == {code for code in RULES if code >= "PSI100"}
+
+
+@pytest.mark.parametrize("code", sorted(DATA_CASES))
+def test_every_data_rule_fires_on_its_case(demo_root, tmp_path, code):
+    report = scan(tmp_path, DATA_CASES[code](demo_root, tmp_path))
+    assert code in codes(report), report.text()
+
+
+def test_scan_data_json_on_stdout_is_json_alone(demo_root, tmp_path):
     to_255 = lambda a, i: (a * 255).astype(np.uint8)  # noqa: E731
-    _, config = binary_copy(demo, tmp_path, to_255, to_255)
+    _, config = binary_copy(demo_root, tmp_path, to_255, to_255)
     result = run_cli(write(tmp_path, config), "--scan-data", "--format", "json",
                      "--workers", "1")
     assert result.returncode == 1, result.stderr[-2000:]

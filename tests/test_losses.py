@@ -17,6 +17,7 @@ import paddleseg_imbalance  # noqa: F401  (registers the losses)
 from paddleseg_imbalance.losses import (MultiLabelLovaszHingeLoss, SoftClDiceLoss,
                                         TverskyLoss, WeightedIoULoss)
 from paddleseg_imbalance.losses import functional as LF
+from tests.helpers import np_softmax, tensors
 
 IGNORE = 255
 
@@ -53,20 +54,11 @@ def make_batch(case, seed=0, scale=2.0):
     return logits, labels.astype("int64")
 
 
-def tensors(logits, labels):
-    return paddle.to_tensor(logits), paddle.to_tensor(labels)
-
-
 # ----------------------------------------------------------------- numpy references
 
 
 def np_sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
-
-
-def np_softmax(x):
-    exp = np.exp(x - x.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def np_class_arrays(mode, logits, labels):

@@ -20,7 +20,7 @@ from paddleseg_imbalance.engine.error_panels import MIN_SIDE, tile_indices
 from paddleseg_imbalance.evaluation import (ConfusionMatrixReport, DegenerateResultCheck,
                                             ObjectMetrics, SegMetrics, evaluate)
 from paddleseg_imbalance.report import SECTIONS, write_report
-from tests.helpers import REPO, tiny_config
+from tests.helpers import REPO, on_demo_data, tiny_config
 
 EVALUATORS = [{"type": "SegMetrics"}, {"type": "DegenerateResultCheck"},
               {"type": "ConfusionMatrixReport"}, {"type": "ObjectMetrics"}]
@@ -119,10 +119,7 @@ def test_tile_size_rule():
 def test_multilabel_report_and_one_panel_row_per_label(demo_root, tmp_path):
     with open(MULTILABEL_CONFIG) as file:
         config = yaml.safe_load(file)
-    data = os.path.join(str(demo_root), "multilabel")
-    for section, key, name in (("train_dataset", "train_path", "train.txt"),
-                               ("val_dataset", "val_path", "val.txt")):
-        config[section].update(dataset_root=data, **{key: os.path.join(data, name)})
+    on_demo_data(config, os.path.join(str(demo_root), "multilabel"))
     config.update(batch_size=2, iters=2, evaluators=EVALUATORS)
     path = tmp_path / "multilabel.yml"
     path.write_text(yaml.safe_dump(config))

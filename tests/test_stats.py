@@ -11,18 +11,10 @@ from paddleseg_imbalance.analysis.class_stats import count_label_array
 from paddleseg_imbalance.analysis.crop_coverage import (crop_hits, crop_windows, read_label_fast,
                                                         scan_class_map, scan_labels)
 from paddleseg_imbalance.cli import main as cli_main
-from paddleseg_imbalance.demo_data import write_demo_dataset
 from paddleseg_imbalance.labels import read_label
 from paddleseg_imbalance.stats_report import (JSON_NAME, PNG_NAME, StatsInputError, compute,
                                               inputs_from_config, inputs_from_list)
-from tests.test_lint import base_config, write
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    root = tmp_path_factory.mktemp("statsdemo")
-    write_demo_dataset(str(root), size=64, num_train=6, num_val=3, seed=0)
-    return root
+from tests.helpers import base_config, write
 
 
 def train_labels(root):
@@ -30,17 +22,17 @@ def train_labels(root):
     return [np.asarray(Image.open(root / line.split()[1])) for line in lines if line]
 
 
-def test_stats_of_a_config_match_numpy_counts(demo, tmp_path):
-    config = base_config(str(demo / "binary"))
+def test_stats_of_a_config_match_numpy_counts(demo_root, tmp_path):
+    config = base_config(str(demo_root / "binary"))
     config["class_names"] = ["background", "foreground"]
     report = compute(inputs_from_config(write(tmp_path, config)), workers=1, progress=False)
-    labels = train_labels(demo / "binary")
+    labels = train_labels(demo_root / "binary")
     pixels = np.array([sum(int((label == c).sum()) for label in labels) for c in (0, 1)])
     images = np.array([sum(bool((label == c).any()) for label in labels) for c in (0, 1)])
     np.testing.assert_array_equal(report.stats.pixel_counts, pixels)
     np.testing.assert_allclose(report.stats.pixel_share, pixels / pixels.sum())
     np.testing.assert_array_equal(report.stats.image_counts, images)
-    assert report.stats.num_images == len(labels) == 6
+    assert report.stats.num_images == len(labels) == 8  # demo_root: 8 train, 4 val
     assert set(report.weights) == set(METHODS)
     np.testing.assert_allclose(report.weights["inverse"], class_weights(report.stats, "inverse"))
     assert report.coverage is None  # no crop transform in the config, no --crop-size
@@ -48,10 +40,10 @@ def test_stats_of_a_config_match_numpy_counts(demo, tmp_path):
     assert "foreground" in table and "w median_frequency" in table
 
 
-def test_file_list_inputs_and_the_crop_size_of_the_config(demo, tmp_path):
-    binary = demo / "binary"
+def test_file_list_inputs_and_the_crop_size_of_the_config(demo_root, tmp_path):
+    binary = demo_root / "binary"
     inputs = inputs_from_list(str(binary), str(binary / "val.txt"), 2)
-    assert len(inputs.pairs) == 3 and inputs.class_names == ["0", "1"]
+    assert len(inputs.pairs) == 4 and inputs.class_names == ["0", "1"]
     config = base_config(str(binary))
     config["train_dataset"]["transforms"].insert(0, {"type": "RandomPaddingCrop",
                                                      "crop_size": [32, 16]})
@@ -60,8 +52,8 @@ def test_file_list_inputs_and_the_crop_size_of_the_config(demo, tmp_path):
         inputs_from_list(str(binary), str(binary / "nope" / "val.txt"), 2)
 
 
-def test_multilabel_config_counts_each_label(demo, tmp_path):
-    root = demo / "multilabel"
+def test_multilabel_config_counts_each_label(demo_root, tmp_path):
+    root = demo_root / "multilabel"
     config = base_config(str(root))
     for section in ("train_dataset", "val_dataset"):
         config[section].update(type="MultiLabelDataset", num_classes=3)
@@ -75,15 +67,15 @@ def test_multilabel_config_counts_each_label(demo, tmp_path):
     np.testing.assert_array_equal(stats.pixel_counts, expected)
 
 
-def test_cli_prints_the_table_and_writes_json_and_png(demo, tmp_path, capsys):
-    config = write(tmp_path, base_config(str(demo / "binary")))
+def test_cli_prints_the_table_and_writes_json_and_png(demo_root, tmp_path, capsys):
+    config = write(tmp_path, base_config(str(demo_root / "binary")))
     code = cli_main(["stats", config, "--crop-size", "32", "--crops-per-image", "5",
                      "--workers", "2", "--output", str(tmp_path / "out")])
     assert code == 0
     printed = capsys.readouterr().out
     assert "crop share 32x32" in printed and "random 32x32 crops hold no foreground" in printed
     document = json.loads((tmp_path / "out" / JSON_NAME).read_text())
-    assert document["crops"]["crops"] == 6 * 5 and len(document["pixel_share"]) == 2
+    assert document["crops"]["crops"] == 8 * 5 and len(document["pixel_share"]) == 2
     assert set(document["weights"]) == set(METHODS)
     with Image.open(tmp_path / "out" / PNG_NAME) as image:
         assert image.format == "PNG" and image.size[0] > 100
@@ -94,8 +86,8 @@ def test_cli_without_a_dataset_exits_2(capsys):
     assert "--dataset-root" in capsys.readouterr().err
 
 
-def test_parallel_and_serial_scans_agree(demo):
-    binary = demo / "binary"
+def test_parallel_and_serial_scans_agree(demo_root):
+    binary = demo_root / "binary"
     labels = [str(binary / line.split()[1]) for line in
               (binary / "train.txt").read_text().split("\n") if line]
     serial = scan_labels(labels, 2, crop_size=(16, 16), crops_per_image=7, workers=1,
@@ -154,8 +146,8 @@ def test_a_crop_larger_than_the_label_sees_all_of_it(tmp_path):
     assert coverage.share.tolist() == [1.0, 1.0] and coverage.empty_share == 0.0
 
 
-def test_no_plot_writes_the_json_only(demo, tmp_path):
-    config = write(tmp_path, base_config(str(demo / "binary")))
+def test_no_plot_writes_the_json_only(demo_root, tmp_path):
+    config = write(tmp_path, base_config(str(demo_root / "binary")))
     assert cli_main(["stats", config, "--no-plot", "--workers", "1",
                      "--output", str(tmp_path / "o")]) == 0
     assert os.listdir(tmp_path / "o") == [JSON_NAME]

@@ -8,7 +8,8 @@ import yaml
 
 from paddleseg_imbalance.lint import lint
 from paddleseg_imbalance.lint.model_outputs import train_output_count
-from tests.helpers import REPO, base_config, run_tool, tiny_config, write
+from tests.helpers import (REPO, base_config, on_demo_data, run_tool, tiny_config,
+                           train_with_eval, write)
 
 STRIDE4 = os.path.join(REPO, "configs", "demo", "pp_liteseg_stdc1_demo_recommended_stride4.yml")
 PADDLESEG_STRIDE4 = os.path.join(
@@ -92,10 +93,7 @@ def trained(demo_root, tmp_path_factory):
     directory = tmp_path_factory.mktemp("stride4")
     config = tiny_config(demo_root, directory, base=STRIDE4)
     save_dir = directory / "out"
-    result = run_tool("train", "--config", config, "--device", "cpu", "--do_eval",
-                      "--save_interval", "2", "--log_iters", "1", "--save_dir", save_dir,
-                      timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    train_with_eval(config, save_dir, timeout=300)
     return config, save_dir
 
 
@@ -177,10 +175,7 @@ def test_export_onnx_matches_the_dynamic_model(trained, tmp_path):
 def test_multilabel_demo_config_trains_at_stride4(demo_root, tmp_path):
     with open(MULTILABEL) as file:
         config = yaml.safe_load(file)
-    data = os.path.join(str(demo_root), "multilabel")
-    for section, key, name in (("train_dataset", "train_path", "train.txt"),
-                               ("val_dataset", "val_path", "val.txt")):
-        config[section].update(dataset_root=data, **{key: os.path.join(data, name)})
+    on_demo_data(config, os.path.join(str(demo_root), "multilabel"))
     config["model"].update(STRIDE4_MODEL)
     config["loss"]["types"].append(config["loss"]["types"][-1])
     config["loss"]["coef"].append(1)
