@@ -43,7 +43,8 @@ log-to-current-stdout     develop    all     the `logging` handlers of PaddleSeg
 releases, which are treated as develop). PaddleSeg's evaluation, prediction and export
 code runs unchanged on every line; the tests in `tests/test_compat.py` exercise each
 repair, show the original's bug where it exists, and skip, saying so, where the installed
-PaddleSeg has fixed it.
+PaddleSeg has fixed it. Each repair is a permanent `Patch` of `paddleseg_imbalance.patches`
+(`repairs()` below), which lists the training run's hooks beside them.
 """
 import importlib
 import logging
@@ -54,6 +55,8 @@ import paddle
 import paddle.nn.functional as F
 import paddleseg
 from paddleseg.utils import logger
+
+from paddleseg_imbalance.patches import PERMANENT, Patch
 
 
 def _paddle_major():
@@ -283,7 +286,10 @@ def _make_loss_computation(original):
 
 class _CurrentStdout:
     """A stream that writes to whatever `sys.stdout` is at the time of the write, as
-    PaddleSeg 2.8.0's print-based logger does."""
+    PaddleSeg 2.8.0's print-based logger does; `replaced` is the handler's own stream."""
+
+    def __init__(self, replaced):
+        self.replaced = replaced
 
     def write(self, text):
         return sys.stdout.write(text)
@@ -301,9 +307,17 @@ def log_to_current_stdout(logger_module):
         for handler in logging.getLogger(name).handlers:
             if (type(handler) is logging.StreamHandler and handler.stream is not sys.stderr
                     and not isinstance(handler.stream, _CurrentStdout)):
-                handler.setStream(_CurrentStdout())
+                handler.setStream(_CurrentStdout(handler.stream))
                 changed = True
     return changed
+
+
+def log_to_own_streams(logger_module):
+    """Undo `log_to_current_stdout`."""
+    for name in logger_module.logger_initialized:
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(getattr(handler, "stream", None), _CurrentStdout):
+                handler.setStream(handler.stream.replaced)
 
 
 # --------------------------------------------------------------------------- apply
@@ -320,8 +334,23 @@ def _set(owner, name, value):
     return True
 
 
-def _repairs():
-    """(name, needed, install) for every repair, in the order they are applied."""
+def _unset(owner, name):
+    """Put back what `_set` replaced as `owner.name`, if a repair is there."""
+    original = getattr(getattr(owner, name), "__paddleseg_original__", None)
+    if original is not None:
+        setattr(owner, name, original)
+
+
+def _repair(name, changes, fixes, applies_to, needed, owner, attribute, make):
+    """The `Patch` that installs `make()` as `owner.<attribute>`."""
+    return Patch(name, changes, fixes, applies_to, PERMANENT,
+                 install=lambda: _set(owner, attribute, make()),
+                 remove=lambda: _unset(owner, attribute), needed=needed)
+
+
+def repairs():
+    """Every repair as a permanent `Patch`, in the order they are applied; `needed` says
+    whether the installed PaddleSeg/Paddle pair has the bug (see the table above)."""
     losses = _module("paddleseg.models.losses")
     transforms = _module("paddleseg.transforms")
     train_module = _module("paddleseg.core.train")
@@ -331,27 +360,49 @@ def _repairs():
     paddle3 = _paddle_major() >= 3
     release_2_8 = paddleseg_is_2_8()
     return [
-        ("train-loss-logging", release_2_8,
-         lambda: _set(train_module, "loss_computation",
-                      _make_loss_computation(train_module.loss_computation))),
-        ("metrics-area", release_2_8, lambda: _set(metrics, "calculate_area", calculate_area)),
-        ("cross-entropy", True,
-         lambda: _set(losses.CrossEntropyLoss, "_post_process_loss",
-                      cross_entropy_post_process_loss)),
-        ("ohem-cross-entropy", release_2_8 and paddle3,
-         lambda: _set(losses.OhemCrossEntropyLoss, "forward", ohem_cross_entropy_forward)),
-        ("dice-label-in-place", True,
-         lambda: _set(losses.DiceLoss, "forward", dice_forward)),
-        ("lovasz-hinge-unary", True,
-         lambda: _set(lovasz, "binary_channel_to_unary", binary_channel_to_unary)),
-        ("random-padding-crop", release_2_8,
-         lambda: _set(transforms.RandomPaddingCrop, "__call__", random_padding_crop_call)),
-        ("label-bit-depth", True,
-         lambda: _set(transforms.Compose, "__call__",
-                      _make_compose_call(transforms.Compose.__call__))),
+        _repair("train-loss-logging", ("paddleseg.core.train.loss_computation",),
+                "the loop logs l[0] of a 0-D loss: IndexError at the first log step",
+                "PaddleSeg 2.8, all Paddle", release_2_8, train_module, "loss_computation",
+                lambda: _make_loss_computation(train_module.loss_computation)),
+        _repair("metrics-area", ("paddleseg.utils.metrics.calculate_area",),
+                "0-D sums concatenated: ValueError at the first evaluation",
+                "PaddleSeg 2.8, all Paddle", release_2_8, metrics, "calculate_area",
+                lambda: calculate_area),
+        _repair("cross-entropy", ("paddleseg.models.losses.CrossEntropyLoss._post_process_loss",),
+                "with weight and avg_non_ignore false: 2.8 one-hot encodes the ignore value "
+                "(crash; float32 * int64 on Paddle 3), develop drops the class weights "
+                "from the normaliser", "PaddleSeg 2.8 and develop, all Paddle", True,
+                losses.CrossEntropyLoss, "_post_process_loss",
+                lambda: cross_entropy_post_process_loss),
+        _repair("ohem-cross-entropy", ("paddleseg.models.losses.OhemCrossEntropyLoss.forward",),
+                "prob + (1 - valid_mask) mixes float32 and int64",
+                "PaddleSeg 2.8, Paddle >= 3", release_2_8 and paddle3,
+                losses.OhemCrossEntropyLoss, "forward", lambda: ohem_cross_entropy_forward),
+        _repair("dice-label-in-place", ("paddleseg.models.losses.DiceLoss.forward",),
+                "DiceLoss writes 0 into the caller's label: later losses train ignored "
+                "pixels as class 0", "PaddleSeg 2.8 and develop, all Paddle", True,
+                losses.DiceLoss, "forward", lambda: dice_forward),
+        _repair("lovasz-hinge-unary",
+                ("paddleseg.models.losses.lovasz_loss.binary_channel_to_unary",),
+                "log(p + eps / (1 - p + eps)) instead of log(p / (1 - p)): wrong logits",
+                "PaddleSeg 2.8 and develop, all Paddle", True, lovasz,
+                "binary_channel_to_unary", lambda: binary_channel_to_unary),
+        _repair("random-padding-crop", ("paddleseg.transforms.RandomPaddingCrop.__call__",),
+                "category_max_ratio < 1 puts the label crop into the image, or leaves the "
+                "image uncropped", "PaddleSeg 2.8, all Paddle", release_2_8,
+                transforms.RandomPaddingCrop, "__call__", lambda: random_padding_crop_call),
+        _repair("label-bit-depth", ("paddleseg.transforms.Compose.__call__",),
+                "a 16-bit label PNG becomes bfloat16 bits in the data loader: labels train "
+                "as all background", "PaddleSeg 2.8 and develop, all Paddle", True,
+                transforms.Compose, "__call__",
+                lambda: _make_compose_call(transforms.Compose.__call__)),
         # Develop's logger is `logging`-based (2.8.0's prints); it lists its loggers.
-        ("log-to-current-stdout", hasattr(logger_module, "logger_initialized"),
-         lambda: log_to_current_stdout(logger_module)),
+        Patch("log-to-current-stdout", ("paddleseg.utils.logger handlers' streams",),
+              "the loggers' handlers keep the stdout of import time, so a redirected "
+              "stdout still gets the log lines", "PaddleSeg develop, all Paddle", PERMANENT,
+              install=lambda: log_to_current_stdout(logger_module),
+              remove=lambda: log_to_own_streams(logger_module),
+              needed=hasattr(logger_module, "logger_initialized")),
     ]
 
 
@@ -360,9 +411,9 @@ def apply():
 
     Returns the names of the repairs needed here. Logs one line when it installs any.
     """
-    needed = [(name, install) for name, is_needed, install in _repairs() if is_needed]
-    installed = [name for name, install in needed if install()]
+    needed = [repair for repair in repairs() if repair.needed]
+    installed = [repair.name for repair in needed if repair.install()]
     if installed:
         logger.info("paddleseg-imbalance repaired PaddleSeg {} on Paddle {}: {}".format(
             paddleseg.__version__, paddle.__version__, ", ".join(installed)))
-    return [name for name, _ in needed]
+    return [repair.name for repair in needed]

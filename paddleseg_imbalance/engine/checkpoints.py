@@ -3,9 +3,9 @@
 PaddleSeg 2.8.0's loop (`paddleseg.core.train.train`) writes `model.pdparams` and
 `model.pdopt` with `paddle.save` straight to their final names: an interrupt mid-write
 leaves a truncated file that looks complete, and resuming from it dies with a traceback.
-While `atomic_checkpoints` is active, that module's `paddle` is a stand-in whose `save`
-writes to a temporary name and renames it into place (`os.replace`); everything else is
-the real `paddle`, and nothing outside that module changes.
+While `atomic_checkpoints` is active, `paddle.save` as that module sees it
+(`paddle_in_loop`) writes to a temporary name and renames it into place (`os.replace`);
+everything else is the real `paddle`, and nothing outside that module changes.
 """
 import contextlib
 import json
@@ -15,7 +15,7 @@ import re
 import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.paddleseg_loop import replaced_in_loop
+from paddleseg_imbalance.engine.paddleseg_loop import paddle_in_loop
 
 CHECKPOINT_FILES = ("model.pdparams", "model.pdopt")
 
@@ -45,27 +45,18 @@ def write_json_atomically(path, data):
     write_atomically(path, write)
 
 
-class _PaddleWithAtomicSave:
-    """`paddle` as PaddleSeg's training loop sees it during a run: `save` first calls
-    `before_save(obj, path)` (which may raise), writes atomically, then `saved(path)`."""
-
-    def __init__(self, before_save, saved):
-        self._before_save, self._saved = before_save, saved
-
-    def __getattr__(self, name):
-        return getattr(paddle, name)
-
-    def save(self, obj, path, **options):
-        self._before_save(obj, path)
-        write_atomically(path, lambda temporary: paddle.save(obj, temporary, **options))
-        self._saved(path)
-
-
 @contextlib.contextmanager
 def atomic_checkpoints(before_save=lambda obj, path: None, saved=lambda path: None):
     """Make PaddleSeg's training loop save atomically for the `with` block (see the module
-    docstring); `before_save` and `saved` are called around each file it saves."""
-    with replaced_in_loop(paddle=_PaddleWithAtomicSave(before_save, saved)):
+    docstring); `before_save(obj, path)` (which may raise) and `saved(path)` are called
+    around each file it saves."""
+
+    def save(obj, path, **options):
+        before_save(obj, path)
+        write_atomically(path, lambda temporary: paddle.save(obj, temporary, **options))
+        saved(path)
+
+    with paddle_in_loop(save=save):
         yield
 
 

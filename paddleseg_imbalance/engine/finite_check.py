@@ -14,7 +14,7 @@ import numbers
 import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module, replaced_in_loop
+from paddleseg_imbalance.engine.paddleseg_loop import loss_observed
 
 
 
@@ -64,15 +64,12 @@ class FiniteTraining:
     def loss_checked(self):
         """Check the loss of every iteration of PaddleSeg's loop in the `with` block.
 
-        Wraps the loop's `loss_computation`: the loss is checked before its backward
+        Observes the loop's `loss_computation`: the loss is checked before its backward
         pass, so the parameters and the last checkpoint stay finite. Models that compute
         their own loss (`model.loss_computation`) bypass it; `check_parameters` before each
         checkpoint still catches them.
         """
-        original = paddleseg_train_module.loss_computation
-
-        def checked_loss_computation(*args, **kwargs):
-            loss_list = original(*args, **kwargs)
+        def check_loss(logits_list, labels, loss_list):
             self.iteration += 1
             loss = float(sum(loss_list))
             if not math.isfinite(loss):
@@ -80,9 +77,8 @@ class FiniteTraining:
                 raise ConfigError(f"training stopped at iteration {self.iteration}: the loss "
                                   f"is {loss} (its terms: {parts}); no checkpoint of this "
                                   f"iteration was written. {self.causes}")
-            return loss_list
 
-        with replaced_in_loop(loss_computation=checked_loss_computation):
+        with loss_observed("finite-loss-check", check_loss):
             yield
 
     def check_checkpoint(self, state, path):

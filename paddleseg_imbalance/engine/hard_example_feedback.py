@@ -4,17 +4,19 @@
 (`record`), and a call to `next_epoch` before every pass over the data loader. PaddleSeg's
 loop (`paddleseg.core.train.train`) exposes neither: it builds its own
 `paddle.io.DataLoader` and hands only logits and labels to `loss_computation`. So, while
-`hard_example_feedback` is active:
+`hard_example_feedback` is active (see `paddleseg_loop`; nothing outside the loop's
+module changes):
 
-- `paddle.io.DataLoader` is a subclass that, over a `HardExampleDataset` only, calls
-  `next_epoch()` before each pass after the first (before its worker processes start, so
-  they see the new epoch), and moves each batch's `sample_index` into a queue;
-- `paddleseg.core.train.loss_computation` also scores each image of the batch with
+- `paddle.io.DataLoader` as the loop sees it is a subclass that, over the
+  `HardExampleDataset` only, calls `next_epoch()` before each pass after the first (before
+  its worker processes start, so they see the new epoch), and moves each batch's
+  `sample_index` into a queue;
+- an observer of the loop's `loss_computation` scores each image of the batch with
   `rare_class_loss_per_image` on the main (first) logits and records the scores with the
   indices it takes from the queue.
 
 Batches reach the loss in the order the loader yields them, so the queue pairs every
-batch with its own indices whatever the number of workers. Both patches are undone on exit,
+batch with its own indices whatever the number of workers. Both hooks are undone on exit,
 and rank 0 writes `hard_examples.json` to the save dir: every image's file, hardness and
 current sampling weight, hardest first, so users can see which images the model finds hard.
 """
@@ -30,7 +32,7 @@ import paddle.nn.functional as F
 from paddleseg_imbalance.datasets.hard_example import SAMPLE_INDEX_KEY, HardExampleDataset
 from paddleseg_imbalance.datasets.wrappers import DatasetWrapper
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.paddleseg_loop import paddleseg_train_module, replaced_in_loop
+from paddleseg_imbalance.engine.paddleseg_loop import loss_observed, paddle_in_loop
 
 
 
@@ -106,10 +108,8 @@ def hard_example_feedback(train_dataset, model, save_dir, multilabel=False):
                           "computes its own loss; remove HardExampleDataset for this model.")
     pending = collections.deque()
     passes = 0
-    original_loader = paddle.io.DataLoader
-    original_loss = paddleseg_train_module.loss_computation
 
-    class FeedbackDataLoader(original_loader):
+    class FeedbackDataLoader(paddle.io.DataLoader):
         def __iter__(self):
             if self.dataset is not train_dataset:
                 yield from super().__iter__()
@@ -122,21 +122,15 @@ def hard_example_feedback(train_dataset, model, save_dir, multilabel=False):
                 pending.append(batch.pop(SAMPLE_INDEX_KEY))
                 yield batch
 
-    def scoring_loss_computation(logits_list, labels, edges, losses):
-        loss_list = original_loss(logits_list=logits_list, labels=labels, edges=edges,
-                                  losses=losses)
+    def score_batch(logits_list, labels, loss_list):
         indices = pending.popleft()
         scores = rare_class_loss_per_image(logits_list[0], labels, hard.background_class,
                                            hard.ignore_index)
         hard.record(indices.numpy(), scores)
-        return loss_list
 
-    paddle.io.DataLoader = FeedbackDataLoader
-    try:
-        with replaced_in_loop(loss_computation=scoring_loss_computation):
-            yield hard
-    finally:
-        paddle.io.DataLoader = original_loader
+    with paddle_in_loop(io__DataLoader=FeedbackDataLoader), \
+            loss_observed("hard-example-feedback", score_batch):
+        yield hard
     # Fold in the last epoch's scores (every rank, as next_epoch sums over ranks).
     hard.next_epoch()
     if paddle.distributed.get_rank() == 0:

@@ -1,4 +1,6 @@
 """Give each `RampedLoss` of a run its span and, on resume, the iteration it is at."""
+import contextlib
+
 from paddleseg.utils import logger
 
 from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
@@ -18,3 +20,11 @@ def start_ramps(losses, iters, start_iter):
         logger.info(f"`{format_key(path)}`: {type(loss.loss).__name__} weighted "
                     f"{loss.start:g} -> {loss.end:g} over {loss.iters} iterations, now "
                     f"{loss.current_weight():g} (iteration {start_iter})")
+
+
+@contextlib.contextmanager
+def ramps_started(losses, iters, start_iter):
+    """`start_ramps` as a per-run patch (`paddleseg_imbalance.patches`): the ramps are
+    the run's own losses, so leaving the block has nothing of PaddleSeg's to restore."""
+    start_ramps(losses, iters, start_iter)
+    yield

@@ -8,11 +8,9 @@ from paddleseg.utils import logger, utils
 
 from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.best_metric_class import check_best_metric_class
-from paddleseg_imbalance.engine.checkpoints import atomic_checkpoints, check_resume_model
+from paddleseg_imbalance.engine.checkpoints import check_resume_model
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.finite_check import FiniteTraining, likely_causes
-from paddleseg_imbalance.engine.hard_example_feedback import hard_example_feedback
-from paddleseg_imbalance.engine.loss_ramps import start_ramps
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
 from paddleseg_imbalance.engine.multilabel import multilabel_evaluation_options
 from paddleseg_imbalance.engine.run_directory import prepare_save_dir, save_dir_lock
@@ -20,9 +18,9 @@ from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
-                                                         evaluation_in_training,
                                                          start_iteration)
 from paddleseg_imbalance.engine.val import evaluation_options
+from paddleseg_imbalance.patches import per_run_patches
 
 
 def run(args):
@@ -41,7 +39,8 @@ def run(args):
 
 
 def _train(args):
-    """Build what `args` name and run PaddleSeg's loop, with the plugin's hooks."""
+    """Build what `args` name and run PaddleSeg's loop, with the plugin's per-run hooks
+    (`paddleseg_imbalance.patches`), which are removed when the loop ends."""
     session = Session(args)
     config = session.config
     check_best_metric_class(args.best_metric, config)
@@ -59,23 +58,26 @@ def _train(args):
     attach_batch_weights(losses, batch_weighted, train_dataset.num_classes,
                          train_dataset.ignore_index)
     first_iteration = start_iteration(args.resume_model)
-    start_ramps(losses, config.iters, first_iteration)
-    optimizer = session.builder.optimizer
-    if rank == 0:
-        utils.show_env_info()
-        utils.show_cfg_info(config)
-    options = {**evaluation_options(config, config.test_config),
-               **multilabel_evaluation_options(args, config)}
-    finite = FiniteTraining(likely_causes(config, args.precision), first_iteration)
-    evaluation = TrainingEvaluation(
-        model, options, args.save_dir, args.save_interval, config.iters,
-        args.resume_model, args.best_metric, _visualdl_writer(args, rank),
-        check_parameters=finite.check_parameters)
-    feedback = hard_example_feedback(train_dataset, model, args.save_dir,
-                                     multilabel=options.get("use_multilabel", False))
-    checkpoints = atomic_checkpoints(before_save=finite.check_checkpoint,
-                                     saved=evaluation.checkpoint_saved)
-    with evaluation_in_training(evaluation), checkpoints, finite.loss_checked(), feedback:
+    with per_run_patches() as hooks:
+        hooks.install("loss-ramps", losses=losses, iters=config.iters,
+                      start_iter=first_iteration)
+        optimizer = session.builder.optimizer
+        if rank == 0:
+            utils.show_env_info()
+            utils.show_cfg_info(config)
+        options = {**evaluation_options(config, config.test_config),
+                   **multilabel_evaluation_options(args, config)}
+        finite = FiniteTraining(likely_causes(config, args.precision), first_iteration)
+        evaluation = TrainingEvaluation(
+            model, options, args.save_dir, args.save_interval, config.iters,
+            args.resume_model, args.best_metric, _visualdl_writer(args, rank),
+            check_parameters=finite.check_parameters)
+        hooks.install("evaluation-in-training", evaluation=evaluation)
+        hooks.install("atomic-checkpoints", before_save=finite.check_checkpoint,
+                      saved=evaluation.checkpoint_saved)
+        hooks.install("finite-loss-check", training=finite)
+        hooks.install("hard-example-feedback", train_dataset=train_dataset, model=model,
+                      save_dir=args.save_dir, multilabel=options.get("use_multilabel", False))
         paddleseg_train(
             model,
             train_dataset,
