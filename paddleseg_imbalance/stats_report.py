@@ -28,14 +28,14 @@ from prettytable import PrettyTable
 from paddleseg_imbalance.analysis import METHODS, class_weights
 from paddleseg_imbalance.analysis.crop_coverage import scan_labels
 from paddleseg_imbalance.analysis.structure_width import THIN_WIDTH
-from paddleseg_imbalance.engine.preflight import image_size
+from paddleseg_imbalance.config.file_probes import image_size
+from paddleseg_imbalance.config.resolve import format_key, resolve_config
 from paddleseg_imbalance.label_value_maps import label_value_maps_from_config
 from paddleseg_imbalance.labels import read_label
 from paddleseg_imbalance.lint.context import DatasetSection, LintContext
 from paddleseg_imbalance.lint.known_components import load_snapshot
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
 from paddleseg_imbalance.lint.paddlex import as_paddleseg
-from paddleseg_imbalance.lint.resolve import format_key, resolve_config
 from paddleseg_imbalance.transforms.multilabel_aux import count_labels
 
 JSON_NAME, PNG_NAME = "class_stats.json", "class_stats.png"

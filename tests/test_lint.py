@@ -17,7 +17,7 @@ from PIL import Image
 from paddleseg_imbalance.lint import RULES, LintInputError, lint
 from paddleseg_imbalance.lint.known_components import from_managers, load_snapshot
 from paddleseg_imbalance.lint.model_outputs import train_output_count
-from paddleseg_imbalance.lint.resolve import resolve_config
+from paddleseg_imbalance.config.resolve import resolve_config
 from paddleseg_imbalance.transforms.remap_labels import RemapLabels
 from tests.helpers import REPO, base_config, write
 

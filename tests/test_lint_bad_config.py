@@ -19,7 +19,7 @@ import yaml
 from paddleseg_imbalance.engine.config import ConfigError, load_config
 from paddleseg_imbalance.engine.train import main as train_main
 from paddleseg_imbalance.lint import LintInputError, lint
-from paddleseg_imbalance.lint.resolve import resolve_config
+from paddleseg_imbalance.config.resolve import resolve_config
 from tests.helpers import REPO, base_config, run_tool, tiny_config
 
 BASE = base_config(root="data")

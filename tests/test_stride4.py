@@ -36,7 +36,7 @@ def stride4_base(loss_entries):
 
 @pytest.mark.parametrize("config", [STRIDE4, PADDLESEG_STRIDE4])
 def test_the_shipped_configs_are_clean_with_four_losses(config):
-    from paddleseg_imbalance.lint.resolve import resolve_config
+    from paddleseg_imbalance.config.resolve import resolve_config
 
     report = lint(config)
     assert report.findings == [], report.text()

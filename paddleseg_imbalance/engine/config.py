@@ -8,7 +8,7 @@ import os
 
 from paddleseg.cvlibs import Config
 
-from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
+from paddleseg_imbalance.config.resolve import LintInputError, resolve_config
 
 # Dataset keys that name a path, with what the path must be.
 _DATASET_PATH_KEYS = {
@@ -29,7 +29,7 @@ def load_config(path, learning_rate=None, batch_size=None, iters=None, opts=None
     """PaddleSeg's `Config` for `path`, with the command-line overrides applied.
 
     The file and its `_base_` chain are read first by the lint's paddle-free loader
-    (`lint.resolve.resolve_config`), which refuses what PaddleSeg's own parsing would turn
+    (`config.resolve.resolve_config`), which refuses what PaddleSeg's own parsing would turn
     into a traceback or a MemoryError (empty, not UTF-8, a YAML syntax error, an alias
     bomb, a missing or cyclic `_base_`); only then does PaddleSeg's `Config` read it.
 

@@ -3,8 +3,8 @@ import contextlib
 
 from paddleseg.utils import logger
 
-from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
-from paddleseg_imbalance.lint.resolve import format_key
+from paddleseg_imbalance.config.loss_entries import walk_loss_entries
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.losses import RampedLoss
 
 

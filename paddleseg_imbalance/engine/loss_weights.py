@@ -61,12 +61,12 @@ from paddleseg_imbalance.analysis import (check_weight_options, class_weights, c
 from paddleseg_imbalance.analysis.class_stats import ClassStats
 from paddleseg_imbalance.analysis.class_weights import is_real_number
 from paddleseg_imbalance.analysis.label_weights import channel_weights, positive_weights
+from paddleseg_imbalance.config.loss_entries import walk_loss_entries
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.multilabel import auxiliary_channels, is_multilabel, label_names
 from paddleseg_imbalance.label_value_maps import describe, label_value_maps
-from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
 from paddleseg_imbalance.lint.loss_rules import WEIGHT_FIX, WEIGHT_RULE, weight_problem
-from paddleseg_imbalance.lint.resolve import format_key
 
 AUTO, BATCH = "auto", "batch"
 _OPTIONS = {"weight_method": "inverse", "weight_beta": None, "weight_momentum": 0.9}

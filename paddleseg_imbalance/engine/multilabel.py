@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from paddleseg_imbalance.config.file_probes import image_size
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.preflight import DataError, image_size, check_file_list
+from paddleseg_imbalance.engine.preflight import DataError, check_file_list
 from paddleseg_imbalance.transforms.multilabel_aux import check_label_count, count_labels
 
 AUXILIARY_TRANSFORM = "AddMultiLabelAuxiliaryCategory"

@@ -18,10 +18,6 @@ from tqdm import tqdm
 from paddleseg_imbalance.engine.file_list import (list_key, problems_text, read_file_list,
                                                   reads_file_list)
 
-# EXIF orientations 5 to 8 rotate by 90 degrees: cv2.imread (what PaddleSeg uses for
-# images) applies them, PIL's size does not.
-_EXIF_ORIENTATION = 0x0112
-_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 _MAX_LISTED = 10
 # What PIL raises on a broken file: truncated (OSError), bad chunks (SyntaxError),
 # unknown format (UnidentifiedImageError, an OSError), over its pixel limit.
@@ -30,15 +26,6 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError
 
 class DataError(ValueError):
     """Dataset files that cannot be trained on; the message lists them and the fix."""
-
-
-def image_size(path, apply_exif):
-    """(height, width) of the image at `path`, as cv2 would decode it if `apply_exif`."""
-    with Image.open(path) as image:
-        width, height = image.size
-        if apply_exif and image.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED_ORIENTATIONS:
-            width, height = height, width
-    return height, width
 
 
 def _decode_image(path):

@@ -14,12 +14,12 @@ set), so `paddleseg-imbalance lint` answers in well under a second; see
 """
 from dataclasses import dataclass
 
+from paddleseg_imbalance.config.resolve import LintInputError, resolve_config
 from paddleseg_imbalance.lint.context import LintContext
 from paddleseg_imbalance.lint.findings import (Finding, exit_code, render_json, render_text,
                                                sort_findings)
 from paddleseg_imbalance.lint.fragments import fragment_reason
 from paddleseg_imbalance.lint.paddlex import as_paddleseg, reworded
-from paddleseg_imbalance.lint.resolve import LintInputError, resolve_config
 from paddleseg_imbalance.lint.rules import CONFIG_RULES, DATA_RULES, PADDLEX_RULES, RULES
 
 

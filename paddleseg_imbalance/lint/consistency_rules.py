@@ -5,9 +5,9 @@ PaddleSeg's config checker asserts some of these when the config loads (a bare
 never (`num_classes: 1` passes its `num_classes < 1` check).
 """
 from paddleseg_imbalance.component_traits import applies_softmax
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.lint.context import DEFAULT_IGNORE_INDEX, is_positive_int
 from paddleseg_imbalance.lint.findings import ERROR, WARNING, Violation, rule
-from paddleseg_imbalance.lint.resolve import format_key
 
 # Top-level keys PaddleSeg's DefaultPrimaryRule requires.
 REQUIRED_KEYS = ("batch_size", "iters", "train_dataset", "optimizer", "lr_scheduler", "loss",

@@ -8,9 +8,9 @@ PaddleSeg 2.8.0 and this plugin's tools answer them.
 from dataclasses import dataclass, field
 
 from paddleseg_imbalance.component_traits import AUX_TRANSFORM, MULTILABEL_DATASET
+from paddleseg_imbalance.config.loss_entries import walk_loss_entries
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.lint.findings import Finding
-from paddleseg_imbalance.lint.loss_nesting import walk_loss_entries
-from paddleseg_imbalance.lint.resolve import format_key
 
 DATASET_SECTIONS = ("train_dataset", "val_dataset")
 # PaddleSeg's `Dataset` default, also what the plugin assumes when a section says nothing.

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from paddleseg_imbalance.analysis.class_stats import ClassStats, count_label_array
 from paddleseg_imbalance.analysis.structure_width import StructureWidths, label_widths
 from paddleseg_imbalance.component_traits import REMAP_TRANSFORM
-from paddleseg_imbalance.engine.preflight import image_size
+from paddleseg_imbalance.config.file_probes import image_size
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
 from paddleseg_imbalance.lint.context import LabelCount
 from paddleseg_imbalance.lint.dry_run import dry_run

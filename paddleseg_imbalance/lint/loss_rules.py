@@ -13,9 +13,9 @@ import math
 import numbers
 
 from paddleseg_imbalance.component_traits import takes_class_weights
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.lint.findings import ERROR, Violation, rule
 from paddleseg_imbalance.lint.model_outputs import selected_backbone_stages, train_output_count
-from paddleseg_imbalance.lint.resolve import format_key
 
 # `weight:` values this plugin's tools resolve before PaddleSeg builds the loss.
 WEIGHT_KEYWORDS = ("auto", "batch")

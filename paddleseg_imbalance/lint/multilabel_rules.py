@@ -9,8 +9,8 @@ ordinary image); the val labels need it as much as the train labels. And PaddleS
 problem.
 """
 from paddleseg_imbalance.component_traits import AUX_TRANSFORM
+from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.lint.findings import ERROR, Violation, rule
-from paddleseg_imbalance.lint.resolve import format_key
 
 _AUX_YAML = f"- type: {AUX_TRANSFORM}"
 

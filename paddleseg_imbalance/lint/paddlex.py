@@ -14,7 +14,7 @@ are PaddleX's own and not in the config: only the num_classes rules and the data
 import dataclasses
 import os
 
-from paddleseg_imbalance.lint.resolve import ResolvedConfig
+from paddleseg_imbalance.config.resolve import ResolvedConfig
 
 # The rules' words for PaddleSeg keys -> the PaddleX keys and files they stand for.
 _WORDING = (("in model, train_dataset and val_dataset", "in Train.num_classes"),

@@ -21,7 +21,7 @@ import os
 from ast import literal_eval
 from dataclasses import dataclass, field
 
-from paddleseg_imbalance.lint.yaml_reading import YamlReadError, read_yaml_text
+from paddleseg_imbalance.config.yaml_reading import YamlReadError, read_yaml_text
 
 _INHERIT_KEY = "_inherited_"
 _BASE_KEY = "_base_"
