@@ -249,6 +249,22 @@ def _add_report(subparsers):
     parser.set_defaults(handler=report)
 
 
+def patches(args):
+    from paddleseg_imbalance.patches import format_registry, registry
+
+    print(format_registry(registry()))
+    return 0
+
+
+def _add_patches(subparsers):
+    parser = subparsers.add_parser(
+        "patches", help="List every change the plugin makes to PaddleSeg.",
+        description="Every change the plugin makes to PaddleSeg: the permanent repairs "
+                    "(and whether the installed PaddleSeg and Paddle need each) and the "
+                    "per-run training hooks, with what each replaces and fixes.")
+    parser.set_defaults(handler=patches)
+
+
 def _add_tools(subparsers):
     for name, summary in TOOLS.items():
         # The tool parses its own flags; `paddleseg-imbalance train --help` shows them.
@@ -273,6 +289,7 @@ def build_parser():
     _add_lint(subparsers)
     _add_stats(subparsers)
     _add_report(subparsers)
+    _add_patches(subparsers)
     _add_tools(subparsers)
     return parser
 

@@ -124,3 +124,14 @@ def test_two_hooks_share_one_loss_wrapper_and_one_paddle_stand_in():
         assert paddle.io.DataLoader is not list
     assert paddleseg_train_module.paddle is paddle
     assert paddleseg_train_module.loss_computation is original_loss
+
+
+def test_the_patches_command_lists_the_registry(capsys):
+    from paddleseg_imbalance.cli import main
+
+    assert main(["patches"]) == 0
+    out = capsys.readouterr().out
+    for patch in patches.registry():
+        assert f"{patch.name} [{patch.kind}]" in out
+    needed = [p.name for p in compat.repairs() if p.needed]
+    assert all(f"{name} [permanent] (installed here)" in out for name in needed)
