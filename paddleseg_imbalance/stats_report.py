@@ -30,9 +30,10 @@ from paddleseg_imbalance.analysis.crop_coverage import scan_labels
 from paddleseg_imbalance.analysis.structure_width import THIN_WIDTH
 from paddleseg_imbalance.config.file_probes import image_size
 from paddleseg_imbalance.config.resolve import format_key, resolve_config
+from paddleseg_imbalance.config.sections import DatasetSection
 from paddleseg_imbalance.label_value_maps import label_value_maps_from_config
 from paddleseg_imbalance.labels import read_label
-from paddleseg_imbalance.lint.context import DatasetSection, LintContext
+from paddleseg_imbalance.lint.context import LintContext
 from paddleseg_imbalance.lint.known_components import load_snapshot
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
 from paddleseg_imbalance.lint.paddlex import as_paddleseg

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from paddleseg_imbalance.config.resolve import resolve_config
 from paddleseg_imbalance.lint import RULES, LintInputError, lint
 from paddleseg_imbalance.lint.known_components import from_managers, load_snapshot
 from paddleseg_imbalance.lint.model_outputs import train_output_count
-from paddleseg_imbalance.config.resolve import resolve_config
 from paddleseg_imbalance.transforms.remap_labels import RemapLabels
 from tests.helpers import REPO, base_config, write
 
@@ -756,3 +756,18 @@ def test_every_tool_stops_on_lint_errors_unless_told_not_to(tool, tmp_path, monk
     with pytest.raises(Started):
         module.run(parser.parse_args(["--config", path, "--device", "cpu", "--no_lint",
                                       *flags]))
+
+
+def test_a_num_classes_disagreement_gets_one_fix_from_every_rule(tmp_path):
+    # model says 3, the datasets 2: PSI001 asks for the train set's 2, so PSI012 counts
+    # the weights against 2 too, and a 2-weight list draws no "give 3 weights".
+    config = base_config()
+    config["model"]["num_classes"] = 3
+    config["loss"] = {"types": [dict(SOFT, weight=[1, 10])], "coef": [1]}
+    report = lint_dict(tmp_path, config)
+    assert "PSI012" not in codes(report)
+    [mismatch] = [finding for finding in report.findings if finding.code == "PSI001"]
+    assert mismatch.key == "model.num_classes" and "e.g. 2" in mismatch.fix
+    config["loss"]["types"][0]["weight"] = [1, 5, 10]
+    [weights] = [f for f in lint_dict(tmp_path, config).findings if f.code == "PSI012"]
+    assert "give 2 weights" in weights.fix

@@ -15,7 +15,8 @@ works as it is. But PaddleSeg 2.8.0 also checks any `train_dataset` type other t
 `ignore_index` into the model and losses only for type `Dataset`. A wrapper's values are
 those of the dataset it wraps, which a class cannot know. So:
 
-- `unwrap_config(config)` takes the wrappers out of a loaded `Config`, leaving the wrapped
+- `unwrap_config(config)` takes the wrappers out of a loaded `Config` (the nested dataset
+  found by `config.sections.wrapped_dataset`, the rule the lint reads it by), leaving the wrapped
   dataset in their place (PaddleSeg then checks and syncs it as usual), and returns them;
   `wrap_dataset(dataset, wrappers)` wraps the built dataset again. The tools do this.
 - Read on the class, `NUM_CLASSES`, `IMG_CHANNELS` and `IGNORE_INDEX` raise a
@@ -28,10 +29,8 @@ import inspect
 import paddle
 from paddleseg.cvlibs import manager
 
+from paddleseg_imbalance.config.sections import DATASET_SECTIONS, wrapped_dataset
 from paddleseg_imbalance.datasets.class_attributes import guard_class_attributes
-
-# The config sections whose dataset may be wrapped.
-DATASET_SECTIONS = ("train_dataset", "val_dataset")
 
 
 class WrapperConfigError(ValueError):
@@ -104,11 +103,12 @@ def unwrap_config(config):
         dataset_cfg = config.dic.get(section)
         chain = []
         while isinstance(dataset_cfg, dict) and is_wrapper_type(dataset_cfg.get("type")):
-            inner = dataset_cfg.get("dataset")
-            if not (isinstance(inner, dict) and "type" in inner):
+            inner = wrapped_dataset(dataset_cfg)
+            if inner is None:
                 raise ValueError(
                     f"`{section}` of type {dataset_cfg['type']} needs the dataset it wraps "
-                    f"as a nested `dataset:` with a `type`, found {inner!r}; write e.g. "
+                    "as a nested `dataset:` with a `type`, found "
+                    f"{dataset_cfg.get('dataset')!r}; write e.g. "
                     f"`{section}: {{type: {dataset_cfg['type']}, dataset: {{type: Dataset, "
                     "dataset_root: ..., num_classes: ..., transforms: [...]}}`.")
             params = {key: value for key, value in dataset_cfg.items() if key != "dataset"}

@@ -4,25 +4,21 @@ The evaluation looks the class up by name (`class_names`, a dataset's `label_nam
 by index; an unknown one used to stop training only at its first evaluation, after
 `save_interval` iterations were spent.
 """
+from paddleseg_imbalance.config import num_classes as class_count
+from paddleseg_imbalance.config.sections import dataset_sections
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.transforms.multilabel_aux import BACKGROUND_NAME
-
-_DATASET_SECTIONS = ("train_dataset", "val_dataset")
 
 
 def _config_classes(config):
     """(names, num_classes) the evaluation may know the classes by; num_classes None when
     the config does not say (a dataset type that fixes it)."""
     dic = config.dic
-    sections = [dic.get(key) for key in _DATASET_SECTIONS]
-    sections = [section for section in sections if isinstance(section, dict)]
     names = [str(name) for name in dic.get("class_names") or []]
-    for section in sections:
-        if section.get("label_names"):
-            names += [BACKGROUND_NAME] + [str(name) for name in section["label_names"]]
-    counts = [section.get("num_classes") for section in [dic.get("model") or {}] + sections]
-    counts = [count for count in counts if isinstance(count, int)]
-    num_classes = counts[0] if counts else (len(names) or None)
+    for section in dataset_sections(dic):
+        if section.cfg.get("label_names"):
+            names += [BACKGROUND_NAME] + [str(name) for name in section.cfg["label_names"]]
+    num_classes = class_count.num_classes(dic, {}) or len(names) or None
     return names, num_classes
 
 

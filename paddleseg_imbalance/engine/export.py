@@ -20,13 +20,14 @@ import paddle.nn.functional as F
 import yaml
 from paddleseg.utils import logger
 
+from paddleseg_imbalance.component_traits import AUX_TRANSFORM
+from paddleseg_imbalance.config.sections import is_multilabel
 from paddleseg_imbalance.engine.args import export_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.decision_thresholds import (decision_thresholds,
                                                             output_channels)
-from paddleseg_imbalance.engine.multilabel import (AUXILIARY_TRANSFORM, auxiliary_channels,
-                                                   is_multilabel, label_names)
+from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_names
 from paddleseg_imbalance.engine.session import Session
 
 SINGLE_LABEL_OUTPUT_OPS = ("argmax", "softmax", "none")
@@ -161,7 +162,7 @@ def run(args):
     config = session.config
     img_channels = config.val_dataset_cfg.get("img_channels", 3)
     check_input_channels(args.input_shape, img_channels)
-    multilabel = args.use_multilabel or is_multilabel(config)
+    multilabel = args.use_multilabel or is_multilabel(config.dic)
     thresholds = decision_thresholds(args, config, multilabel)
     output_op = resolve_output_op(args.output_op, multilabel, thresholds is not None)
     model = session.load_weights(args.model_path) if args.model_path else session.model
@@ -204,7 +205,7 @@ def _deploy_transforms(config):
     """The val transforms for deployment. AddMultiLabelAuxiliaryCategory only acts on
     labels, which deployment has none of, and PaddleSeg's deploy code does not know it."""
     return [entry for entry in config.val_dataset_cfg.get("transforms", [])
-            if not (isinstance(entry, dict) and entry.get("type") == AUXILIARY_TRANSFORM)]
+            if not (isinstance(entry, dict) and entry.get("type") == AUX_TRANSFORM)]
 
 
 def main(argv=None):

@@ -29,7 +29,7 @@ A weight list given by hand must hold finite numbers >= 0, not all 0 (the lint's
 rule, `lint.loss_rules.weight_problem`, checked here too for `--no_lint`); the weights
 `auto` computes always are.
 
-In a multi-label config (see `engine.multilabel.is_multilabel`) the weights are per label
+In a multi-label config (see `config.sections.is_multilabel`) the weights are per label
 channel, from each label's positive and negative pixel counts (`analysis.label_weights`,
 which also says what the background channel gets):
 
@@ -63,8 +63,9 @@ from paddleseg_imbalance.analysis.class_weights import is_real_number
 from paddleseg_imbalance.analysis.label_weights import channel_weights, positive_weights
 from paddleseg_imbalance.config.loss_entries import walk_loss_entries
 from paddleseg_imbalance.config.resolve import format_key
+from paddleseg_imbalance.config.sections import is_multilabel
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.multilabel import auxiliary_channels, is_multilabel, label_names
+from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_names
 from paddleseg_imbalance.label_value_maps import describe, label_value_maps
 from paddleseg_imbalance.lint.loss_rules import WEIGHT_FIX, WEIGHT_RULE, weight_problem
 
@@ -201,7 +202,7 @@ def resolve_loss_weights(config, dataset, save_dir):
     `batch` entries, for `attach_batch_weights` once the losses are built (multi-label:
     {yaml_key: LabelWeightSetting} of every per-label weight, set on the built losses).
     """
-    if is_multilabel(config):
+    if is_multilabel(config.dic):
         return _resolve_label_weights(config, dataset, save_dir)
     batch_entries = {}
     stats = None

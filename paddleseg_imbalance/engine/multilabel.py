@@ -1,8 +1,8 @@
 """What the tools do for a multi-label config, before and after building it.
 
 A config is multi-label when a dataset section is a `MultiLabelDataset` or its transforms
-hold `AddMultiLabelAuxiliaryCategory`; the tools then turn `--use_multilabel` on by
-themselves. Before anything is built, `prepare_config` checks that every `num_classes`
+hold `AddMultiLabelAuxiliaryCategory` (`config.sections.is_multilabel`); the tools then
+turn `--use_multilabel` on by themselves. Before anything is built, `prepare_config` checks that every `num_classes`
 agrees and gives each AddMultiLabelAuxiliaryCategory entry the dataset's `num_classes`
 and `ignore_index` when the YAML leaves them out, so that the transform checks the labels
 against the config. Once a dataset is built, `check_multilabel_files` checks its files
@@ -18,58 +18,35 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from paddleseg_imbalance.component_traits import AUX_TRANSFORM as AUXILIARY_TRANSFORM
+from paddleseg_imbalance.component_traits import MULTILABEL_DATASET
 from paddleseg_imbalance.config.file_probes import image_size
+from paddleseg_imbalance.config.num_classes import num_classes_sources
+from paddleseg_imbalance.config.sections import (DEFAULT_IGNORE_INDEX, dataset_section,
+                                                 dataset_sections, is_multilabel)
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.preflight import DataError, check_file_list
 from paddleseg_imbalance.transforms.multilabel_aux import check_label_count, count_labels
 
-AUXILIARY_TRANSFORM = "AddMultiLabelAuxiliaryCategory"
-MULTILABEL_DATASET = "MultiLabelDataset"
-DATASET_SECTIONS = ("train_dataset", "val_dataset")
 _MAX_LISTED = 10
-
-
-def _dataset_sections(config):
-    for section in DATASET_SECTIONS:
-        dataset_cfg = config.dic.get(section)
-        if isinstance(dataset_cfg, dict):
-            yield section, dataset_cfg
-
-
-def _auxiliary_entries(dataset_cfg):
-    """(index, entry) of each AddMultiLabelAuxiliaryCategory in a dataset's transforms."""
-    return [(i, entry) for i, entry in enumerate(dataset_cfg.get("transforms") or [])
-            if isinstance(entry, dict) and entry.get("type") == AUXILIARY_TRANSFORM]
-
-
-def section_is_multilabel(config, section):
-    """Whether `config`'s `section` reads multi-label data."""
-    dataset_cfg = config.dic.get(section)
-    return isinstance(dataset_cfg, dict) and (dataset_cfg.get("type") == MULTILABEL_DATASET
-                                              or bool(_auxiliary_entries(dataset_cfg)))
-
-
-def is_multilabel(config):
-    """Whether any dataset section of `config` reads multi-label data."""
-    return any(section_is_multilabel(config, section) for section in DATASET_SECTIONS)
 
 
 def auxiliary_channels(config):
     """The output channels that are AddMultiLabelAuxiliaryCategory's background: (0,) when
     the val (or else train) transforms add it, else ()."""
-    for section in ("val_dataset", "train_dataset"):
-        dataset_cfg = config.dic.get(section)
-        if isinstance(dataset_cfg, dict) and dataset_cfg.get("transforms"):
-            return (0,) if _auxiliary_entries(dataset_cfg) else ()
+    for name in ("val_dataset", "train_dataset"):
+        section = dataset_section(config.dic, name)
+        if section and section.cfg.get("transforms"):
+            return (0,) if section.aux_transforms() else ()
     return ()
 
 
 def label_names(config, num_labels):
     """One name per label (background excluded): a dataset's `label_names`, else the
     top-level `class_names` without the background, else the channel numbers."""
-    for _, dataset_cfg in _dataset_sections(config):
-        if dataset_cfg.get("label_names"):
-            return [str(name) for name in dataset_cfg["label_names"]]
+    for section in dataset_sections(config.dic):
+        if section.cfg.get("label_names"):
+            return [str(name) for name in section.cfg["label_names"]]
     auxiliary = auxiliary_channels(config)
     class_names = config.dic.get("class_names")
     if class_names and len(class_names) == num_labels + len(auxiliary):
@@ -87,46 +64,41 @@ def prepare_config(config):
             background channel; or a `Dataset` is asked to read multi-label labels
             (PaddleSeg 2.8.0's cannot; develop's pads label channels wrongly).
     """
-    if not is_multilabel(config):
+    if not is_multilabel(config.dic):
         return
-    with_auxiliary = {section: bool(_auxiliary_entries(dataset_cfg))
-                      for section, dataset_cfg in _dataset_sections(config)}
+    sections = dataset_sections(config.dic)
+    with_auxiliary = {section.name: bool(section.aux_transforms()) for section in sections}
     if len(set(with_auxiliary.values())) > 1:
-        missing = [section for section, has in with_auxiliary.items() if not has]
+        missing = [name for name, has in with_auxiliary.items() if not has]
         raise ConfigError(f"{AUXILIARY_TRANSFORM} is in the transforms of one dataset but not "
                           f"of `{missing[0]}`: the model's channels would mean different "
                           f"things in training and evaluation. Put {AUXILIARY_TRANSFORM} "
                           "first in the train and the val transforms, or in neither.")
-    found = {}
+    # As the YAML states them, before the auxiliary entries are completed below.
+    found = {label: value for _, label, value in num_classes_sources(config.dic, {})}
     model_cfg = config.dic.get("model") or {}
-    if "num_classes" in model_cfg:
-        found["model.num_classes"] = model_cfg["num_classes"]
-    for section, dataset_cfg in _dataset_sections(config):
-        entries = _auxiliary_entries(dataset_cfg)
-        if entries and dataset_cfg.get("type") == "Dataset":
+    for section in sections:
+        name, dataset_cfg, entries = section.name, section.cfg, section.aux_transforms()
+        if entries and section.type == "Dataset":
             # PaddleSeg develop's own multi-label configs are written this way.
             raise ConfigError(
-                f"`{section}` is a `Dataset` with {AUXILIARY_TRANSFORM}: PaddleSeg 2.8.0's "
+                f"`{name}` is a `Dataset` with {AUXILIARY_TRANSFORM}: PaddleSeg 2.8.0's "
                 "Dataset cannot read multi-label labels (it expects 2-D masks), and "
                 "develop's pads and rotates only the first label channel with the label "
                 "padding value; the tools check and evaluate multi-label data through "
-                f"{MULTILABEL_DATASET}. Set `{section}.type: {MULTILABEL_DATASET}`; its "
+                f"{MULTILABEL_DATASET}. Set `{name}.type: {MULTILABEL_DATASET}`; its "
                 "file lists and keys are the same.")
-        if "num_classes" in dataset_cfg:
-            found[f"{section}.num_classes"] = dataset_cfg["num_classes"]
-        elif dataset_cfg.get("type") == MULTILABEL_DATASET:
-            raise ConfigError(f"`{section}.num_classes` is missing: {MULTILABEL_DATASET} "
+        if "num_classes" not in dataset_cfg and section.type == MULTILABEL_DATASET:
+            raise ConfigError(f"`{name}.num_classes` is missing: {MULTILABEL_DATASET} "
                               "needs it (the number of labels, + 1 with "
                               f"{AUXILIARY_TRANSFORM}).")
         num_classes = dataset_cfg.get("num_classes", model_cfg.get("num_classes"))
-        _check_label_names(section, dataset_cfg, num_classes, bool(entries))
-        for index, entry in entries:
-            key = f"{section}.transforms[{index}]"
-            if "num_classes" in entry:
-                found[f"{key}.num_classes"] = entry["num_classes"]
-            elif num_classes is not None:
+        _check_label_names(name, dataset_cfg, num_classes, bool(entries))
+        for _, entry in entries:
+            if "num_classes" not in entry and num_classes is not None:
                 entry["num_classes"] = num_classes
-            entry.setdefault("ignore_index", dataset_cfg.get("ignore_index", 255))
+            entry.setdefault("ignore_index", dataset_cfg.get("ignore_index",
+                                                             DEFAULT_IGNORE_INDEX))
     if len(set(found.values())) > 1:
         listed = ", ".join(f"{key} {value}" for key, value in found.items())
         raise ConfigError(f"num_classes differs across the config: {listed}. Set one value "
@@ -153,7 +125,7 @@ def multilabel_evaluation_options(args, config):
     """`evaluate` keyword arguments for multi-label evaluation (`--use_multilabel`, or a
     multi-label config): sigmoid per channel against `--threshold`, the background channel
     reported apart. {} for a single-label run."""
-    if not (getattr(args, "use_multilabel", False) or is_multilabel(config)):
+    if not (getattr(args, "use_multilabel", False) or is_multilabel(config.dic)):
         return {}
     return dict(use_multilabel=True, threshold=checked_threshold(args.threshold),
                 skip_channels=auxiliary_channels(config))

@@ -17,13 +17,14 @@ from paddleseg.transforms import Compose
 from paddleseg.utils import get_image_list, logger, progbar
 from paddleseg.utils.visualize import get_color_map_list
 
+from paddleseg_imbalance.config.sections import is_multilabel
 from paddleseg_imbalance.engine.args import predict_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.model_loading import check_model_path
 from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_hook,
                                                              decision_thresholds)
-from paddleseg_imbalance.engine.multilabel import auxiliary_channels, is_multilabel, label_names
+from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_names
 from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.engine.val import inference_options
@@ -45,7 +46,7 @@ def run(args):
         raise ConfigError(f"--image_path '{args.image_path}' holds no images (.jpg, .jpeg, "
                           ".png or .bmp).") from error
     check_file_list([(path, None) for path in image_list], "--image_path")
-    multilabel = args.use_multilabel or is_multilabel(session.config)
+    multilabel = args.use_multilabel or is_multilabel(session.config.dic)
     thresholds = decision_thresholds(args, session.config, multilabel)
     transforms = Compose(session.builder.val_transforms)
     options = inference_options(args, session.config, "aug_pred")

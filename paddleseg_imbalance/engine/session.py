@@ -7,6 +7,7 @@ import paddle
 import paddleseg
 from paddleseg.utils import logger, utils
 
+from paddleseg_imbalance.config.sections import DATASET_SECTIONS, dataset_section
 from paddleseg_imbalance.datasets import MultiLabelDataset, unwrap_config, wrap_dataset
 from paddleseg_imbalance.engine.batching import check_batch_count, check_sample_sizes
 from paddleseg_imbalance.engine.binary_masks import check_binary_masks
@@ -15,7 +16,7 @@ from paddleseg_imbalance.engine.config import (ConfigError, check_dataset_paths,
                                                check_pretrained_paths, load_config)
 from paddleseg_imbalance.engine.model_loading import load_model_weights
 from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
-                                                   prepare_config, section_is_multilabel)
+                                                   prepare_config)
 from paddleseg_imbalance.engine.preflight import check_file_list, check_list_lines
 
 
@@ -89,9 +90,10 @@ class Session:
             if train and transforms is not None:
                 check_sample_sizes(section, file_list, image_sizes, transforms,
                                    self.config.batch_size)
-            check_binary_masks(dataset, section, [key for key in ("train_dataset", "val_dataset")
+            check_binary_masks(dataset, section, [key for key in DATASET_SECTIONS
                                                   if key in self.config.dic])
-        if section_is_multilabel(self.config, section):
+        section_cfg = dataset_section(self.config.dic, section)
+        if section_cfg is not None and section_cfg.reads_multilabel:
             check_first_sample(dataset, section)
         logger.info(f"{section}: {len(dataset)} samples checked.")
         dataset = wrap_dataset(dataset, self.wrappers.get(section, []))

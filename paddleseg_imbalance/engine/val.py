@@ -12,6 +12,7 @@ import os
 
 from paddleseg.utils import logger
 
+from paddleseg_imbalance.config.sections import is_multilabel
 from paddleseg_imbalance.engine.args import val_parser
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
@@ -19,8 +20,7 @@ from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_h
                                                              decision_thresholds,
                                                              output_channels)
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
-from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, is_multilabel,
-                                                   label_names,
+from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, label_names,
                                                    multilabel_evaluation_options)
 from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session
@@ -80,7 +80,7 @@ def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=Fa
     if sweeps:
         try:
             check_sweepable(output_channels(config),
-                            is_multilabel(config) if multilabel is None else multilabel)
+                            is_multilabel(config.dic) if multilabel is None else multilabel)
         except ValueError as error:
             where = "--sweep_thresholds" if sweep_thresholds else "`evaluators`"
             raise ConfigError(f"{where}: {error}") from error
@@ -98,7 +98,7 @@ def run(args):
     if not args.no_lint:
         lint_before_run(args)
     session = Session(args)
-    multilabel = args.use_multilabel or is_multilabel(session.config)
+    multilabel = args.use_multilabel or is_multilabel(session.config.dic)
     options = evaluation_options(session.config,
                                  inference_options(args, session.config, "aug_eval"),
                                  multilabel, args.sweep_thresholds)

@@ -5,8 +5,7 @@ PaddleSeg's config checker asserts some of these when the config loads (a bare
 never (`num_classes: 1` passes its `num_classes < 1` check).
 """
 from paddleseg_imbalance.component_traits import applies_softmax
-from paddleseg_imbalance.config.resolve import format_key
-from paddleseg_imbalance.lint.context import DEFAULT_IGNORE_INDEX, is_positive_int
+from paddleseg_imbalance.config.sections import DEFAULT_IGNORE_INDEX, is_positive_int
 from paddleseg_imbalance.lint.findings import ERROR, WARNING, Violation, rule
 
 # Top-level keys PaddleSeg's DefaultPrimaryRule requires.
@@ -32,26 +31,6 @@ def missing_sections(ctx):
                             "if it should come from a base file)")
 
 
-def _num_classes_sources(ctx):
-    """[(key path, label, value)] of every place that states num_classes."""
-    sources = []
-    model_value = ctx.section("model").get("num_classes")
-    if model_value is not None:
-        sources.append((("model", "num_classes"), "model.num_classes", model_value))
-    for section in ctx.datasets():
-        if "num_classes" in section.cfg:
-            path = section.path + ("num_classes",)
-            sources.append((path, ".".join(path), section.cfg["num_classes"]))
-        elif ctx.dataset_constant(section, "num_classes") is not None:
-            sources.append((section.path + ("type",), f"{section.type}.NUM_CLASSES",
-                            ctx.dataset_constant(section, "num_classes")))
-    for path, transform in ctx.aux_transforms():
-        if transform.get("num_classes") is not None:
-            path = path + ("num_classes",)
-            sources.append((path, format_key(path), transform["num_classes"]))
-    return sources
-
-
 @rule("PSI001", "num-classes-mismatch", ERROR,
       "num_classes differs between model, train_dataset and val_dataset",
       "The model makes one output channel per class and the datasets say how many classes "
@@ -64,7 +43,7 @@ def _num_classes_sources(ctx):
 def num_classes_mismatch(ctx):
     """Model, train_dataset and val_dataset disagree on num_classes (among the
     valid values; PSI008 reports the others)."""
-    sources = [source for source in _num_classes_sources(ctx) if is_positive_int(source[2])]
+    sources = [source for source in ctx.num_classes_sources() if is_positive_int(source[2])]
     if len({value for _, _, value in sources}) < 2:
         return
     # The train set describes the labels; the other places must follow it.
@@ -94,7 +73,7 @@ def num_classes_missing(ctx):
                             "without num_classes: PaddleSeg refuses it",
                             "add `num_classes: N` (classes in the labels, background "
                             "included) to the dataset and the model")
-    invalid = any(not is_positive_int(value) for _, _, value in _num_classes_sources(ctx))
+    invalid = any(not is_positive_int(value) for _, _, value in ctx.num_classes_sources())
     if "model" in ctx.config and ctx.num_classes() is None and not invalid and not ctx.fragment:
         yield Violation(("model",), "the model has no num_classes and no dataset gives one",
                         "add `num_classes: N` to model")
@@ -109,7 +88,7 @@ def num_classes_missing(ctx):
       "binary segmentation)")
 def num_classes_invalid(ctx):
     """A num_classes that is not a positive integer, at the key that states it."""
-    sources = _num_classes_sources(ctx)
+    sources = ctx.num_classes_sources()
     valid = [(label, value) for _, label, value in sources if is_positive_int(value)]
     if len({value for _, value in valid}) == 1:
         example = f"num_classes: {valid[0][1]}, as {valid[0][0]} says"

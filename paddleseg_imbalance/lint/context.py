@@ -3,52 +3,17 @@
 The helpers here answer the questions the rules share (which datasets are there, after
 taking wrapper datasets apart; what are num_classes and ignore_index of each; which loss
 entries are there, nested ones included; is this a multi-label setup) the way
-PaddleSeg 2.8.0 and this plugin's tools answer them.
+PaddleSeg 2.8.0 and this plugin's tools answer them, from the config layer
+(`paddleseg_imbalance.config`) and the known components' constants.
 """
 from dataclasses import dataclass, field
 
-from paddleseg_imbalance.component_traits import AUX_TRANSFORM, MULTILABEL_DATASET
+from paddleseg_imbalance.config import num_classes as class_count
 from paddleseg_imbalance.config.loss_entries import walk_loss_entries
 from paddleseg_imbalance.config.resolve import format_key
+from paddleseg_imbalance.config.sections import (DEFAULT_IGNORE_INDEX, dataset_sections,
+                                                 is_positive_int)
 from paddleseg_imbalance.lint.findings import Finding
-
-DATASET_SECTIONS = ("train_dataset", "val_dataset")
-# PaddleSeg's `Dataset` default, also what the plugin assumes when a section says nothing.
-DEFAULT_IGNORE_INDEX = 255
-
-
-def is_positive_int(value):
-    """Whether `value` is a usable class or label count (YAML's `true` is not one)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
-
-
-@dataclass
-class DatasetSection:
-    """One of train_dataset / val_dataset, with wrapper datasets taken off.
-
-    Attributes:
-        name: "train_dataset" or "val_dataset".
-        path: key path of the innermost dataset, e.g. ("train_dataset", "dataset").
-        cfg: that dataset's mapping.
-    """
-
-    name: str
-    path: tuple
-    cfg: dict
-
-    @property
-    def type(self):
-        return self.cfg.get("type")
-
-    def transforms(self):
-        """[(index, transform mapping)] of its `transforms` list (entries with a `type`)."""
-        transforms = self.cfg.get("transforms") or []
-        if not isinstance(transforms, list):
-            return []
-        return [(i, t) for i, t in enumerate(transforms) if isinstance(t, dict) and "type" in t]
-
-    def transform_types(self):
-        return [t["type"] for _, t in self.transforms()]
 
 
 @dataclass
@@ -94,20 +59,9 @@ class LintContext:
         return value if isinstance(value, dict) else {}
 
     def datasets(self):
-        """`DatasetSection` of each dataset section present, wrappers taken off.
-
-        A wrapper (`ClassBalancedDataset`, ...) holds the dataset it wraps under
-        `dataset:`; the tools unwrap it before PaddleSeg sees the config, so the rules do too.
-        """
-        sections = []
-        for name in DATASET_SECTIONS:
-            cfg, path = self.config.get(name), (name,)
-            while isinstance(cfg, dict) and isinstance(cfg.get("dataset"), dict) \
-                    and "type" in cfg["dataset"]:
-                cfg, path = cfg["dataset"], path + ("dataset",)
-            if isinstance(cfg, dict) and cfg:
-                sections.append(DatasetSection(name, path, cfg))
-        return sections
+        """`DatasetSection` of each dataset section present (`config.sections`: wrappers
+        taken off, as the tools take them off before PaddleSeg sees the config)."""
+        return [section for section in dataset_sections(self.config) if section.cfg]
 
     def dataset(self, name):
         return next((s for s in self.datasets() if s.name == name), None)
@@ -118,8 +72,7 @@ class LintContext:
 
     def dataset_num_classes(self, section):
         """num_classes of a dataset section as PaddleSeg uses it, or None."""
-        value = section.cfg.get("num_classes")
-        return value if value is not None else self.dataset_constant(section, "num_classes")
+        return class_count.dataset_num_classes(section, self.known.dataset_constants)
 
     def ignore_index(self, section):
         """ignore_index of a dataset section: its own, its class's, or PaddleSeg's 255."""
@@ -129,14 +82,13 @@ class LintContext:
         return DEFAULT_IGNORE_INDEX if value is None else value
 
     def num_classes(self):
-        """The model's number of output channels: model.num_classes, else (absent, or not
-        a positive integer, which PSI008 reports) the train dataset's; None when neither
-        states one."""
-        value = self.section("model").get("num_classes")
-        if not is_positive_int(value):
-            train = self.dataset("train_dataset")
-            value = self.dataset_num_classes(train) if train else None
-        return value if is_positive_int(value) else None
+        """How many classes the labels hold (`config.num_classes.num_classes`: the train
+        dataset's, else model.num_classes), or None; every rule counts against it."""
+        return class_count.num_classes(self.config, self.known.dataset_constants)
+
+    def num_classes_sources(self):
+        """[(key path, label, value)] of every place that states num_classes."""
+        return class_count.num_classes_sources(self.config, self.known.dataset_constants)
 
     def loss_entries(self, loss_key="loss"):
         """[(key path, entry)] of every loss entry, MixedLoss members and the loss a
@@ -144,19 +96,18 @@ class LintContext:
         return list(walk_loss_entries(self.section(loss_key).get("types"), (loss_key, "types")))
 
     def is_multilabel(self):
-        """Whether the train data is multi-label (the auxiliary transform or the dataset type)."""
+        """Whether the train section reads multi-label data (`DatasetSection.reads_multilabel`)."""
         train = self.dataset("train_dataset")
-        return bool(train) and (train.type == MULTILABEL_DATASET
-                                or AUX_TRANSFORM in train.transform_types())
+        return bool(train) and train.reads_multilabel
 
     def has_aux_channel(self):
         """Whether AddMultiLabelAuxiliaryCategory adds a background channel to the labels."""
-        return any(AUX_TRANSFORM in s.transform_types() for s in self.datasets())
+        return any(s.aux_transforms() for s in self.datasets())
 
     def aux_transforms(self):
         """[(key path, mapping)] of every AddMultiLabelAuxiliaryCategory in the datasets."""
         return [(section.path + ("transforms", i), t) for section in self.datasets()
-                for i, t in section.transforms() if t["type"] == AUX_TRANSFORM]
+                for i, t in section.aux_transforms()]
 
     def config_num_labels(self):
         """`LabelCount` the config states: a dataset's `label_names` (MultiLabelDataset), or
