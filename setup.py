@@ -44,7 +44,9 @@ setup(
         "gpu": ["paddlepaddle-gpu>=2.6.2"],
         # The ONNX export test runs where paddle2onnx 2.x imports (Paddle 3); it skips,
         # saying why, on Paddle 2.6 (which needs paddle2onnx<2, see the [onnx] extra).
-        "test": ["pytest>=7", "scikit-learn", "paddle2onnx>=2", "onnxruntime"],
+        # import-linter: tests/test_architecture.py checks the layers in .importlinter.
+        "test": ["pytest>=7", "scikit-learn", "paddle2onnx>=2", "onnxruntime",
+                 "import-linter>=2"],
         # paddle2onnx 2.x reads Paddle 3's model.json and refuses Paddle 2.x; with
         # Paddle 2.6 install "paddle2onnx<2", which reads model.pdmodel.
         "onnx": ["paddle2onnx>=1.2", "onnxruntime"],

@@ -146,7 +146,7 @@ def _add_lint(subparsers):
 
 def stats(args):
     from paddleseg_imbalance import stats_report
-    from paddleseg_imbalance.engine.preflight import DataError
+    from paddleseg_imbalance.config.errors import DataError
     from paddleseg_imbalance.lint import LintInputError
 
     try:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from paddleseg_imbalance.engine.preflight import DataError
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.labels import multilabel_to_hwc, read_label
 from paddleseg_imbalance.label_value_maps import map_label_values
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from paddleseg_imbalance.analysis.class_stats import (ClassStats, count_label_array,
                                                       read_label_to_count)
 from paddleseg_imbalance.analysis.structure_width import StructureWidths, label_widths
-from paddleseg_imbalance.engine.preflight import DataError
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.label_value_maps import map_label_values
 from paddleseg_imbalance.labels import multilabel_to_hwc
 

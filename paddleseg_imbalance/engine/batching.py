@@ -10,7 +10,7 @@ have one size; and every rank must get at least one full batch.
 """
 import math
 
-from paddleseg_imbalance.engine.preflight import DataError
+from paddleseg_imbalance.config.errors import DataError
 
 # Transforms whose output has one size whatever the input's, by class name (PaddleSeg's
 # and this plugin's; a subclass counts as its base). `Resize` only without `keep_ratio`.

@@ -5,7 +5,7 @@ without `--do_eval` nothing shows it. The tools run the lint's rule on up to
 `SAMPLED_LABELS` labels spread over the file list (read as the lint reads them, after the
 dataset's label-value steps such as RemapLabels), so it costs a fraction of a second.
 """
-from paddleseg_imbalance.engine.preflight import DataError
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.label_value_maps import label_value_maps
 from paddleseg_imbalance.lint.data_rules import (BINARY_255_MAPPING, BINARY_255_NOTE,
                                                  BINARY_255_PROBLEM, is_255_binary, remap_fix)

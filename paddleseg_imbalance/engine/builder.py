@@ -18,8 +18,8 @@ import types
 from paddleseg.cvlibs import SegBuilder as PaddleSegBuilder
 from paddleseg.utils.utils import CachedProperty
 
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.preflight import DataError
 
 
 class _RefusedArguments(Exception):

@@ -1,8 +1,8 @@
 """Run a tool's `main` and turn bad-input errors into one message and exit code 2."""
 import sys
 
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.preflight import DataError
 
 EXIT_BAD_INPUT = 2
 

@@ -20,12 +20,13 @@ from PIL import Image, UnidentifiedImageError
 
 from paddleseg_imbalance.component_traits import AUX_TRANSFORM as AUXILIARY_TRANSFORM
 from paddleseg_imbalance.component_traits import MULTILABEL_DATASET
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.config.file_probes import image_size
 from paddleseg_imbalance.config.num_classes import num_classes_sources
 from paddleseg_imbalance.config.sections import (DEFAULT_IGNORE_INDEX, dataset_section,
                                                  dataset_sections, is_multilabel)
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.preflight import DataError, check_file_list
+from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.transforms.multilabel_aux import check_label_count, count_labels
 
 _MAX_LISTED = 10

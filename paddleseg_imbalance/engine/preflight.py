@@ -15,17 +15,14 @@ import cv2
 from PIL import Image
 from tqdm import tqdm
 
-from paddleseg_imbalance.engine.file_list import (list_key, problems_text, read_file_list,
+from paddleseg_imbalance.config.errors import DataError
+from paddleseg_imbalance.config.file_list import (list_key, problems_text, read_file_list,
                                                   reads_file_list)
 
 _MAX_LISTED = 10
 # What PIL raises on a broken file: truncated (OSError), bad chunks (SyntaxError),
 # unknown format (UnidentifiedImageError, an OSError), over its pixel limit.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
-
-
-class DataError(ValueError):
-    """Dataset files that cannot be trained on; the message lists them and the fix."""
 
 
 def _decode_image(path):

@@ -19,10 +19,10 @@ import re
 
 from paddleseg.utils import logger
 
+from paddleseg_imbalance.config.errors import DataError
 from paddleseg_imbalance.engine.checkpoints import write_json_atomically
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.paddleseg_loop import replaced_in_loop
-from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.evaluation import evaluate
 
 BEST_METRIC_FILE = "best_metric.json"

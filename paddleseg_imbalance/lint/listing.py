@@ -3,13 +3,13 @@
 For `type: Dataset`, and any dataset configured like it (a `train_path` / `val_path` /
 `test_path` for its `mode`, as this plugin's MultiLabelDataset is), the file list is read
 here exactly as PaddleSeg 2.8.0's `Dataset` reads it (`dataset_root` joined to each path,
-`separator`, the list chosen by `mode`; see `engine.file_list`), so a missing root or
+`separator`, the list chosen by `mode`; see `config.file_list`), so a missing root or
 list, or a line PaddleSeg rejects, becomes a finding with its YAML key. Any other dataset type (Cityscapes, ADE20K, ...) is built through
 PaddleSeg's managers, and its `file_list` is read.
 """
 import os
 
-from paddleseg_imbalance.engine import file_list
+from paddleseg_imbalance.config import file_list
 
 
 class ListingError(ValueError):
