@@ -18,9 +18,9 @@ import importlib
 import os
 import sys
 
+from paddleseg_imbalance.config.errors import EXIT_BAD_INPUT
 from paddleseg_imbalance.engine.args import integer_at_least
 
-EXIT_BAD_INPUT = 2
 TOOLS = {
     "train": "Train a model (tools/train.py).",
     "val": "Evaluate a trained model (tools/val.py).",

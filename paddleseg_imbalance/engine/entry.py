@@ -1,10 +1,8 @@
 """Run a tool's `main` and turn bad-input errors into one message and exit code 2."""
 import sys
 
-from paddleseg_imbalance.config.errors import DataError
+from paddleseg_imbalance.config.errors import EXIT_BAD_INPUT, DataError
 from paddleseg_imbalance.engine.config import ConfigError
-
-EXIT_BAD_INPUT = 2
 
 
 def run_tool(main, argv=None):

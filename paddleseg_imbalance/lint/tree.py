@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass, field
 
+from paddleseg_imbalance.config.errors import EXIT_BAD_INPUT
 from paddleseg_imbalance.lint import LintInputError, lint
 from paddleseg_imbalance.lint.findings import SEVERITIES, json_document
 
@@ -41,7 +42,7 @@ class TreeReport:
 
     def exit_code(self, strict=False):
         if self.unreadable:
-            return 2
+            return EXIT_BAD_INPUT
         return max((report.exit_code(strict) for report in self.reports), default=0)
 
     def counts(self):
