@@ -11,8 +11,7 @@ import os
 import cv2
 import numpy as np
 import paddle
-import paddle.nn.functional as F
-from paddleseg.core import infer, predict
+from paddleseg.core import predict
 from paddleseg.transforms import Compose
 from paddleseg.utils import get_image_list, logger, progbar
 from paddleseg.utils.visualize import get_color_map_list
@@ -28,6 +27,7 @@ from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_name
 from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.engine.val import inference_options
+from paddleseg_imbalance.evaluation import InferenceOptions, infer_image
 
 
 def run(args):
@@ -56,8 +56,9 @@ def run(args):
                           "cannot be applied inside; leave one of them out.")
     model = session.load_weights(args.model_path)
     if multilabel:
+        inference = InferenceOptions(aug_eval=options.pop("aug_pred", False), **options)
         predict_multilabel(model, session.config, transforms, image_list, image_dir,
-                           args.save_dir, thresholds, args.custom_color, **options)
+                           args.save_dir, thresholds, args.custom_color, inference)
         return image_list
     hook = None
     if thresholds is not None:
@@ -93,9 +94,7 @@ def _write(path, image):
 
 
 def predict_multilabel(model, config, transforms, image_list, image_dir, save_dir,
-                       thresholds=(0.5,), custom_color=None, aug_pred=False, scales=1.0,
-                       flip_horizontal=False, flip_vertical=False, is_slide=False,
-                       stride=None, crop_size=None):
+                       thresholds=(0.5,), custom_color=None, inference=InferenceOptions()):
     """Predict a multi-label model on `image_list` and write, for each image (path `rel`
     below `image_dir`):
 
@@ -107,7 +106,8 @@ def predict_multilabel(model, config, transforms, image_list, image_dir, save_di
       output channel).
 
     The auxiliary background channel is in neither. Images are shared among ranks as in
-    PaddleSeg's predict. The other arguments are PaddleSeg's inference options.
+    PaddleSeg's predict; `inference` holds PaddleSeg's inference options (``--aug_pred``
+    is its `aug_eval`).
     """
     skipped = auxiliary_channels(config)
     colours = np.array(get_color_map_list(256, custom_color=custom_color),
@@ -122,16 +122,9 @@ def predict_multilabel(model, config, transforms, image_list, image_dir, save_di
         for step, image_path in enumerate(images):
             data = transforms({"img": image_path})
             image = paddle.to_tensor(data["img"][np.newaxis, ...])
-            if aug_pred:
-                _, logit = infer.aug_inference(
-                    model, image, trans_info=data["trans_info"], scales=scales,
-                    flip_horizontal=flip_horizontal, flip_vertical=flip_vertical,
-                    is_slide=is_slide, stride=stride, crop_size=crop_size)
-            else:
-                _, logit = infer.inference(model, image, trans_info=data["trans_info"],
-                                           is_slide=is_slide, stride=stride,
-                                           crop_size=crop_size)
-            probability = F.sigmoid(logit.astype("float32")).numpy()[0]
+            probability, _ = infer_image(model, image, data["trans_info"], inference,
+                                         multilabel=True)
+            probability = probability.numpy()[0]
             channels = [c for c in range(probability.shape[0]) if c not in skipped]
             names = label_names(config, len(channels))
             positive = probability[channels] > np.reshape(

@@ -1,5 +1,6 @@
 """`tools/train.py`: PaddleSeg's training loop, with the plugin loaded and input checked."""
 import contextlib
+import dataclasses
 import os
 
 import paddle
@@ -65,8 +66,8 @@ def _train(args):
         if rank == 0:
             utils.show_env_info()
             utils.show_cfg_info(config)
-        options = {**evaluation_options(config, config.test_config),
-                   **multilabel_evaluation_options(args, config)}
+        options = dataclasses.replace(evaluation_options(config, config.test_config),
+                                      **multilabel_evaluation_options(args, config))
         finite = FiniteTraining(likely_causes(config, args.precision), first_iteration)
         evaluation = TrainingEvaluation(
             model, options, args.save_dir, args.save_interval, config.iters,
@@ -77,7 +78,7 @@ def _train(args):
                       saved=evaluation.checkpoint_saved)
         hooks.install("finite-loss-check", training=finite)
         hooks.install("hard-example-feedback", train_dataset=train_dataset, model=model,
-                      save_dir=args.save_dir, multilabel=options.get("use_multilabel", False))
+                      save_dir=args.save_dir, multilabel=options.use_multilabel)
         paddleseg_train(
             model,
             train_dataset,

@@ -13,6 +13,7 @@ defined value (a val set whose labels are all ignore_index), says the best model
 at iter -1"; it is left out during the run and `TrainingEvaluation` logs a true one.
 """
 import contextlib
+import dataclasses
 import math
 import os
 import re
@@ -55,7 +56,7 @@ class TrainingEvaluation:
     Args:
         model: the model being trained (evaluations of any other model, PaddleSeg's EMA
             copy, are written under `eval/ema/` and never recorded as best).
-        options: `evaluate` keyword arguments (evaluators, class names, test_config).
+        options: the run's `EvaluationOptions` (evaluators, class names, test_config).
         save_dir, save_interval, iters, resume_model: the run's settings, to name each
             evaluation by its iteration.
         best_metric: the `EvaluationResult.value` name that selects best_model.
@@ -86,10 +87,12 @@ class TrainingEvaluation:
         self.check_parameters(model.state_dict(),
                               f"before evaluating iteration {self.iteration}")
         save_dir = os.path.join(self.save_dir, "ema") if ema else self.save_dir
-        result = evaluate(model, eval_dataset, save_dir=save_dir, iteration=self.iteration,
-                          num_workers=num_workers, precision=precision, amp_level=amp_level,
-                          log_writer=None if ema else self.log_writer,
-                          **{**self.options, **test_config})
+        inference = dataclasses.replace(self.options.inference, precision=precision,
+                                        amp_level=amp_level, **test_config)
+        result = evaluate(model, eval_dataset,
+                          dataclasses.replace(self.options, inference=inference),
+                          save_dir=save_dir, iteration=self.iteration, num_workers=num_workers,
+                          log_writer=None if ema else self.log_writer)
         try:
             value = result.value(self.best_metric)
         except KeyError as error:

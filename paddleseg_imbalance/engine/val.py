@@ -7,7 +7,7 @@ adds `ThresholdSweep` (binary and multi-label models): `<save_dir>/eval/threshol
 `--thresholds` scores such a file (tuned on other data, e.g. the train set) on val, and
 `--threshold T` one number: the metrics are those of the thresholded decision.
 """
-import inspect
+import dataclasses
 import os
 
 from paddleseg.utils import logger
@@ -24,12 +24,10 @@ from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, label_nam
                                                    multilabel_evaluation_options)
 from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.evaluation import (ObjectMetrics, ThresholdSweep, build_evaluators,
+from paddleseg_imbalance.evaluation import (EvaluationOptions, InferenceOptions, ObjectMetrics,
+                                            ThresholdSweep, build_evaluators,
                                             default_evaluators, evaluate)
 from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable, scored_channels
-
-_EVALUATE_OPTIONS = {name for name, parameter in inspect.signature(evaluate).parameters.items()
-                     if parameter.kind == parameter.KEYWORD_ONLY}
 
 
 def inference_options(args, config, aug_flag):
@@ -48,17 +46,18 @@ def inference_options(args, config, aug_flag):
 
 
 def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=False):
-    """`evaluate` keyword arguments from a config: evaluators, class names, test_config.
+    """The `EvaluationOptions` of a config: evaluators, class names, test_config.
 
     Checked here, before any training or inference: a `test_config` key that evaluation
     does not take, an `evaluators:` entry that cannot be built, or a threshold sweep of a
     model that is neither binary nor multi-label (`multilabel`: default from the config)
     is a `ConfigError`. `sweep_thresholds` adds a `ThresholdSweep` (`--sweep_thresholds`).
     """
-    unknown = sorted(set(test_config) - _EVALUATE_OPTIONS)
+    supported = InferenceOptions.keys()
+    unknown = sorted(set(test_config) - supported)
     if unknown:
         raise ConfigError(f"`test_config` has {', '.join(unknown)}, which evaluation does not "
-                          f"take; supported keys: {', '.join(sorted(_EVALUATE_OPTIONS))}.")
+                          f"take; supported keys: {', '.join(sorted(supported))}.")
     evaluators = config.dic.get("evaluators")
     if evaluators is not None:
         try:
@@ -84,8 +83,8 @@ def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=Fa
         except ValueError as error:
             where = "--sweep_thresholds" if sweep_thresholds else "`evaluators`"
             raise ConfigError(f"{where}: {error}") from error
-    return dict(evaluators=evaluators, class_names=config.dic.get("class_names"),
-                **test_config)
+    return EvaluationOptions(evaluators=evaluators, class_names=config.dic.get("class_names"),
+                             inference=InferenceOptions(**test_config))
 
 
 def run(args):
@@ -102,22 +101,24 @@ def run(args):
     options = evaluation_options(session.config,
                                  inference_options(args, session.config, "aug_eval"),
                                  multilabel, args.sweep_thresholds)
-    options.update(multilabel_evaluation_options(args, session.config))
+    options = dataclasses.replace(options,
+                                  **multilabel_evaluation_options(args, session.config))
     model = session.load_weights(args.model_path)
     hook = _threshold_hook(args, session.config, multilabel, options)
     if hook is not None:
         model.register_forward_post_hook(hook)
     val_dataset = session.dataset("val_dataset")
     save_dir = args.save_dir or os.path.dirname(os.path.abspath(args.model_path))
-    objects = [e for e in options["evaluators"] or [] if isinstance(e, ObjectMetrics)]
+    objects = [e for e in options.evaluators or [] if isinstance(e, ObjectMetrics)]
     gallery = ErrorGallery(
         args.save_errors, val_dataset, rank_by=args.save_errors_by,
         matching=objects[0].matching if objects else None,
         names=_channel_names(session.config, options),
-        multilabel_threshold=options["threshold"] if options.get("use_multilabel") else None,
-        skip_channels=options.get("skip_channels", ())) if args.save_errors else None
-    result = evaluate(model, val_dataset, save_dir=save_dir, num_workers=args.num_workers,
-                      on_sample=gallery, **options)
+        multilabel_threshold=options.threshold if options.use_multilabel else None,
+        skip_channels=options.skip_channels if options.use_multilabel else ()
+    ) if args.save_errors else None
+    result = evaluate(model, val_dataset, options, save_dir=save_dir,
+                      num_workers=args.num_workers, on_sample=gallery)
     if gallery is not None:
         paths = gallery.write(save_dir)
         worst = ("most missed objects (outlined in yellow)"
@@ -131,9 +132,9 @@ def run(args):
 def _channel_names(config, options):
     """One name per output channel: `class_names`, else (multi-label) "background" for
     the auxiliary channel and the labels' names; None: the channel numbers."""
-    if options["class_names"] or not options.get("use_multilabel"):
-        return options["class_names"]
-    skipped = options["skip_channels"]
+    if options.class_names or not options.use_multilabel:
+        return options.class_names
+    skipped = options.skip_channels
     channels = output_channels(config)
     labels = iter(label_names(config, channels - len(skipped)))
     return ["background" if c in skipped else next(labels) for c in range(channels)]
@@ -146,8 +147,8 @@ def _threshold_hook(args, config, multilabel, options):
     if args.thresholds is None and (multilabel or args.threshold is None):
         return None
     thresholds = decision_thresholds(args, config, multilabel)
-    if options.get("aug_eval") or any(isinstance(e, ThresholdSweep)
-                                       for e in options.get("evaluators") or []):
+    if options.inference.aug_eval or any(isinstance(e, ThresholdSweep)
+                                          for e in options.evaluators or []):
         raise ConfigError("--thresholds/--threshold shift the logits before evaluation, "
                           "which --aug_eval (averaged probabilities) and a threshold sweep "
                           "(--sweep_thresholds or ThresholdSweep in `evaluators`, which "

@@ -1,11 +1,11 @@
 """Run a model over a PaddleSeg val dataset: confusion counts, metrics, evaluators.
 
-`evaluate` replaces `paddleseg.core.evaluate`: the same inference (`infer.inference` /
-`aug_inference` with ``trans_info``, AMP, sliding window), one streaming confusion matrix
-summed over ranks once at the end, then the metrics and every evaluator from it.
+`evaluate` replaces `paddleseg.core.evaluate`: the same inference (`infer_image`:
+`infer.inference` / `aug_inference` with ``trans_info``, AMP, sliding window), one
+streaming confusion matrix summed over ranks once at the end, then the metrics and every
+evaluator from it (`EvaluationOptions` says which).
 `summarize` is the second half alone, for counts gathered elsewhere.
 """
-import contextlib
 import dataclasses
 import json
 import math
@@ -13,8 +13,6 @@ import os
 from typing import Any, Dict, Optional, Union
 
 import paddle
-import paddle.nn.functional as F
-from paddleseg.core import infer
 from paddleseg.utils import logger, progbar
 
 from paddleseg_imbalance.evaluation.confusion import (ConfusionMatrix, MultiLabelConfusion,
@@ -23,6 +21,7 @@ from paddleseg_imbalance.evaluation.evaluators import (build_evaluators, default
                                                        eval_dir)
 from paddleseg_imbalance.evaluation.metrics import (MultiLabelMetrics, SegmentationMetrics,
                                                     multilabel_metrics, segmentation_metrics)
+from paddleseg_imbalance.evaluation.paddleseg_inference import InferenceOptions, infer_image
 from paddleseg_imbalance.evaluation.threshold_sweep import (foreground_probabilities,
                                                             scored_channels)
 
@@ -129,55 +128,69 @@ def summarize(confusion, num_images, evaluators=None, save_dir=None, iteration=N
     return result
 
 
-def _autocast(precision, amp_level):
-    """PaddleSeg's AMP context for evaluation (fp16), or no context."""
-    if precision != "fp16":
-        return contextlib.nullcontext()
-    return paddle.amp.auto_cast(level=amp_level, enable=True,
-                                custom_white_list={"elementwise_add", "batch_norm",
-                                                   "sync_batch_norm"},
-                                custom_black_list={"bilinear_interp_v2"})
+@dataclasses.dataclass
+class EvaluationOptions:
+    """What an evaluation computes, as the tools build it from a config and flags.
+
+    Attributes:
+        evaluators: `Evaluator` instances or YAML entries ``{type: ..., ...}``; None runs
+            `default_evaluators()` (SegMetrics, DegenerateResultCheck); [] runs none.
+        class_names (list[str]): one per class (multi-label: one per output channel,
+            auxiliary included); default ``dataset.class_names`` if it has them, else
+            "0", "1", ...
+        background_index (int | None): left out of the foreground means (single-label).
+        use_multilabel (bool): sigmoid per channel instead of softmax over channels.
+        threshold (float): multi-label probability above which a pixel is positive.
+        skip_channels (tuple[int]): multi-label channels left out of the means (the
+            auxiliary background channel 0 of `AddMultiLabelAuxiliaryCategory`).
+        inference (InferenceOptions): PaddleSeg's inference options (`test_config`, AMP).
+    """
+    evaluators: Optional[list] = None
+    class_names: Optional[list] = None
+    background_index: Optional[int] = 0
+    use_multilabel: bool = False
+    threshold: float = 0.5
+    skip_channels: tuple = (0,)
+    inference: InferenceOptions = InferenceOptions()
 
 
-def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num_workers=0,
-             class_names=None, background_index=0, use_multilabel=False, threshold=0.5,
-             skip_channels=(0,), log_writer=None, print_detail=True, on_sample=None, *,
-             aug_eval=False,
-             scales=1.0, flip_horizontal=False, flip_vertical=False, is_slide=False,
-             stride=None, crop_size=None, precision="fp32", amp_level="O1"):
+def evaluate(model, dataset, options=None, *, save_dir=None, iteration=None, num_workers=0,
+             log_writer=None, print_detail=True, on_sample=None, **option_fields):
     """Evaluate `model` on a PaddleSeg val `dataset`, on every rank, and return the result.
 
     Each rank runs batch-1 inference over its share (``DistributedBatchSampler``) exactly
-    as `paddleseg.core.evaluate` does and updates one confusion matrix with the argmax (or,
-    with `use_multilabel`, ``sigmoid(logit)`` against `threshold`). The sampler pads the
-    last round with repeated samples when ``len(dataset)`` is not a multiple of the number
-    of ranks; those are skipped, so any number of ranks gives the counts of one. The
-    counts are all-reduced once; then `summarize` runs (metrics, evaluators, JSON on rank
-    0, VisualDL scalars). Evaluators with ``needs_probabilities`` (`ThresholdSweep`) also
-    get each sample's foreground probabilities; without one, none are computed.
+    as `paddleseg.core.evaluate` does (`infer_image`) and updates one confusion matrix with
+    the argmax (or, multi-label, ``sigmoid(logit)`` against the threshold). The sampler
+    pads the last round with repeated samples when ``len(dataset)`` is not a multiple of
+    the number of ranks; those are skipped, so any number of ranks gives the counts of
+    one. The counts are all-reduced once; then `summarize` runs (metrics, evaluators, JSON
+    on rank 0, VisualDL scalars). Evaluators with ``needs_probabilities``
+    (`ThresholdSweep`) also get each sample's foreground probabilities; without one, none
+    are computed.
 
     Args:
         model (paddle.nn.Layer): returns a list of logits, the first (N, C, H, W) is used.
         dataset: a PaddleSeg dataset in val mode (``num_classes``, ``ignore_index``; items
             with ``img``, ``label`` and ``trans_info``). Multi-label: labels (C, H, W).
-        evaluators, save_dir, iteration, class_names, background_index, log_writer: see
-            `summarize`. `class_names` defaults to ``dataset.class_names`` if it has them.
+        options (EvaluationOptions): what to compute; None: `option_fields`, else defaults.
+        save_dir, iteration, log_writer: see `summarize`.
         num_workers (int): DataLoader workers.
-        use_multilabel (bool): sigmoid per channel instead of softmax over channels.
-        threshold (float): multi-label probability above which a pixel is positive.
-        skip_channels (tuple[int]): multi-label channels left out of the means (the
-            auxiliary background channel 0 of `AddMultiLabelAuxiliaryCategory`).
         print_detail (bool): log the start and a progress bar, like PaddleSeg.
         on_sample (callable): called as ``on_sample(index, pred, label)`` for each sample
             this rank scores (``index`` into `dataset`; ``pred`` and ``label`` the tensors
             the confusion counts see), e.g. to keep the worst images.
-        aug_eval, scales, flip_horizontal, flip_vertical, is_slide, stride, crop_size,
-        precision, amp_level: PaddleSeg's inference options (the YAML ``test_config`` and
-            the training AMP settings), with PaddleSeg's defaults.
+        **option_fields: `EvaluationOptions` fields, for a call without an options object.
 
     Returns:
         EvaluationResult: the same on every rank.
     """
+    if options is None:
+        options = EvaluationOptions(**option_fields)
+    elif option_fields:
+        options = dataclasses.replace(options, **option_fields)
+    use_multilabel, threshold = options.use_multilabel, options.threshold
+    skip_channels, background_index = options.skip_channels, options.background_index
+    class_names = options.class_names
     model.eval()
     init_parallel_env_once()
     num_classes, ignore_index = dataset.num_classes, dataset.ignore_index
@@ -185,7 +198,8 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
         confusion = MultiLabelConfusion(num_classes, ignore_index, threshold, skip_channels)
     else:
         confusion = ConfusionMatrix(num_classes, ignore_index)
-    evaluators = default_evaluators() if evaluators is None else build_evaluators(evaluators)
+    evaluators = (default_evaluators() if options.evaluators is None
+                  else build_evaluators(options.evaluators))
     probability_evaluators = [e for e in evaluators if getattr(e, "needs_probabilities", False)]
     channels = scored_channels(num_classes, use_multilabel, skip_channels)
     for evaluator in probability_evaluators:
@@ -211,27 +225,18 @@ def evaluate(model, dataset, evaluators=None, save_dir=None, iteration=None, num
             # Batch 1, no shuffle: rank r's step s is sample s * nranks + r; past the end
             # it is a padding repeat of an early sample and must not count twice.
             if step * nranks + rank < len(dataset):
-                with _autocast(precision, amp_level):
-                    if aug_eval:
-                        pred, logit = infer.aug_inference(
-                            model, data["img"], trans_info=data["trans_info"], scales=scales,
-                            flip_horizontal=flip_horizontal, flip_vertical=flip_vertical,
-                            is_slide=is_slide, stride=stride, crop_size=crop_size)
-                    else:
-                        pred, logit = infer.inference(
-                            model, data["img"], trans_info=data["trans_info"],
-                            is_slide=is_slide, stride=stride, crop_size=crop_size)
+                pred, logit = infer_image(model, data["img"], data["trans_info"],
+                                          options.inference, use_multilabel)
                 if logit.shape[1] != num_classes:
                     raise ValueError(
                         f"The model outputs {logit.shape[1]} channels but the val dataset "
                         f"has num_classes {num_classes}; make the model's num_classes equal "
                         "to the dataset's (multi-label: labels + 1 auxiliary channel).")
-                if use_multilabel:
-                    pred = F.sigmoid(logit.astype("float32"))
                 confusion.update(pred, data["label"])
                 if probability_evaluators:
                     probabilities, labels = foreground_probabilities(
-                        logit, data["label"], channels, use_multilabel, summed_softmax=aug_eval)
+                        logit, data["label"], channels, use_multilabel,
+                        summed_softmax=options.inference.aug_eval)
                     for evaluator in probability_evaluators:
                         evaluator.update(probabilities, labels)
                 if prediction_evaluators:
