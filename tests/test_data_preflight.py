@@ -283,7 +283,7 @@ def test_stats_on_a_truncated_label_exits_2(data, tmp_path):
 
 
 def test_truncated_multilabel_label_is_named(demo_root, tmp_path):
-    from paddleseg_imbalance.engine.multilabel import check_multilabel_files
+    from paddleseg_imbalance.engine.multilabel_preflight import check_multilabel_files
 
     root = tmp_path / "multilabel"
     shutil.copytree(demo_root / "multilabel", root)

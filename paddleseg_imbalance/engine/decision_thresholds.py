@@ -14,7 +14,8 @@ import math
 import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.multilabel import auxiliary_channels, checked_threshold
+from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels
+from paddleseg_imbalance.engine.multilabel_evaluation import checked_threshold
 from paddleseg_imbalance.evaluation.threshold_sweep import (BINARY_KIND, MULTILABEL_KIND,
                                                             scored_channels)
 

@@ -27,7 +27,7 @@ from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.decision_thresholds import (decision_thresholds,
                                                             output_channels)
-from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_names
+from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels, label_names
 from paddleseg_imbalance.engine.session import Session
 
 SINGLE_LABEL_OUTPUT_OPS = ("argmax", "softmax", "none")

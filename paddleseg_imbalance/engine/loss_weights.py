@@ -65,7 +65,7 @@ from paddleseg_imbalance.config.loss_entries import walk_loss_entries
 from paddleseg_imbalance.config.resolve import format_key
 from paddleseg_imbalance.config.sections import is_multilabel
 from paddleseg_imbalance.engine.config import ConfigError
-from paddleseg_imbalance.engine.multilabel import auxiliary_channels, label_names
+from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels, label_names
 from paddleseg_imbalance.label_value_maps import describe, label_value_maps
 from paddleseg_imbalance.lint.loss_rules import WEIGHT_FIX, WEIGHT_RULE, weight_problem
 

@@ -15,8 +15,9 @@ from paddleseg_imbalance.engine.builder import SegBuilder
 from paddleseg_imbalance.engine.config import (ConfigError, check_dataset_paths,
                                                check_pretrained_paths, load_config)
 from paddleseg_imbalance.engine.model_loading import load_model_weights
-from paddleseg_imbalance.engine.multilabel import (check_first_sample, check_multilabel_files,
-                                                   prepare_config)
+from paddleseg_imbalance.engine.multilabel_config import prepare_config
+from paddleseg_imbalance.engine.multilabel_preflight import (check_first_sample,
+                                                             check_multilabel_files)
 from paddleseg_imbalance.engine.preflight import check_file_list, check_list_lines
 
 

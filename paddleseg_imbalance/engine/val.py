@@ -20,8 +20,8 @@ from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_h
                                                              decision_thresholds,
                                                              output_channels)
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
-from paddleseg_imbalance.engine.multilabel import (auxiliary_channels, label_names,
-                                                   multilabel_evaluation_options)
+from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels, label_names
+from paddleseg_imbalance.engine.multilabel_evaluation import multilabel_evaluation_options
 from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session
 from paddleseg_imbalance.evaluation import (EvaluationOptions, InferenceOptions, ObjectMetrics,
