@@ -19,6 +19,7 @@ from paddleseg_imbalance.engine.preflight import DataError
 from paddleseg_imbalance.engine.run_directory import LOCK_FILE, prepare_save_dir, save_dir_lock
 from paddleseg_imbalance.engine.train_evaluation import (BEST_METRIC_FILE, TrainingEvaluation,
                                                          start_iteration)
+from paddleseg_imbalance.evaluation import EvaluationOptions
 from tests.helpers import run_tool, tiny_config
 
 
@@ -151,7 +152,8 @@ def evaluation_returning(values, save_dir, monkeypatch):
     monkeypatch.setattr("paddleseg_imbalance.engine.train_evaluation.evaluate",
                         lambda *args, **kwargs: FakeResult(next(results)))
     model = paddle.nn.Linear(2, 2)
-    return model, TrainingEvaluation(model, {}, str(save_dir), 2, 4, None, "miou")
+    return model, TrainingEvaluation(model, EvaluationOptions(), str(save_dir), 2, 4, None,
+                                     "miou")
 
 
 def test_best_metric_json_is_written_once_best_model_is_saved(tmp_path, monkeypatch):

@@ -15,12 +15,26 @@ import paddle
 
 from paddleseg_imbalance.engine.config import ConfigError
 from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels
-from paddleseg_imbalance.engine.multilabel_evaluation import checked_threshold
 from paddleseg_imbalance.evaluation.threshold_sweep import (BINARY_KIND, MULTILABEL_KIND,
                                                             scored_channels)
 
 _SWEEP_FIX = ("write it with `tools/val.py --config CONFIG --model_path MODEL "
               "--sweep_thresholds` (it goes to <save_dir>/eval/thresholds.json)")
+
+
+DEFAULT_THRESHOLD = 0.5
+
+
+def checked_threshold(threshold):
+    """`--threshold` if it is a probability strictly between 0 and 1 (None: the default
+    0.5), else `ConfigError`."""
+    if threshold is None:
+        return DEFAULT_THRESHOLD
+    if not 0 < threshold < 1:
+        raise ConfigError(f"--threshold {threshold}: a pixel is positive where "
+                          "sigmoid(logit) > threshold; give a probability in (0, 1), "
+                          "default 0.5.")
+    return float(threshold)
 
 
 def output_channels(config):

@@ -23,10 +23,10 @@ from paddleseg_imbalance.engine.config_lint import lint_before_run
 from paddleseg_imbalance.engine.model_loading import check_model_path
 from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_hook,
                                                              decision_thresholds)
+from paddleseg_imbalance.engine.evaluation_options import inference_options
 from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels, label_names
 from paddleseg_imbalance.engine.preflight import check_file_list
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.engine.val import inference_options
 from paddleseg_imbalance.evaluation import InferenceOptions, infer_image
 
 

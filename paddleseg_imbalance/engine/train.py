@@ -11,16 +11,16 @@ from paddleseg_imbalance.engine.args import train_parser
 from paddleseg_imbalance.engine.best_metric_class import check_best_metric_class
 from paddleseg_imbalance.engine.checkpoints import check_resume_model
 from paddleseg_imbalance.engine.config_lint import lint_before_run
+from paddleseg_imbalance.engine.evaluation_options import (evaluation_options,
+                                                           multilabel_evaluation_options)
 from paddleseg_imbalance.engine.finite_check import FiniteTraining, likely_causes
 from paddleseg_imbalance.engine.loss_weights import attach_batch_weights, resolve_loss_weights
-from paddleseg_imbalance.engine.multilabel_evaluation import multilabel_evaluation_options
 from paddleseg_imbalance.engine.run_directory import prepare_save_dir, save_dir_lock
 from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session, rank_and_world_size
 from paddleseg_imbalance.engine.train_evaluation import (TrainingEvaluation,
                                                          check_best_metric,
                                                          start_iteration)
-from paddleseg_imbalance.engine.val import evaluation_options
 from paddleseg_imbalance.patches import per_run_patches
 
 

@@ -20,71 +20,14 @@ from paddleseg_imbalance.engine.decision_thresholds import (decision_threshold_h
                                                              decision_thresholds,
                                                              output_channels)
 from paddleseg_imbalance.engine.error_gallery import ErrorGallery
+from paddleseg_imbalance.engine.evaluation_options import (evaluation_options,
+                                                           inference_options,
+                                                           multilabel_evaluation_options)
 from paddleseg_imbalance.engine.multilabel_channels import auxiliary_channels, label_names
-from paddleseg_imbalance.engine.multilabel_evaluation import multilabel_evaluation_options
 from paddleseg_imbalance.engine.run_report import report_after_run
 from paddleseg_imbalance.engine.session import Session
-from paddleseg_imbalance.evaluation import (EvaluationOptions, InferenceOptions, ObjectMetrics,
-                                            ThresholdSweep, build_evaluators,
-                                            default_evaluators, evaluate)
-from paddleseg_imbalance.evaluation.threshold_sweep import check_sweepable, scored_channels
-
-
-def inference_options(args, config, aug_flag):
-    """Keyword arguments for PaddleSeg's inference: the YAML `test_config`, then flags.
-
-    Flags given on the command line win over `test_config`, as in PaddleSeg's tools.
-    """
-    options = config.test_config
-    if getattr(args, aug_flag):
-        options.update(scales=args.scales, flip_horizontal=args.flip_horizontal,
-                       flip_vertical=args.flip_vertical)
-        options[aug_flag] = True
-    if args.is_slide:
-        options.update(is_slide=True, crop_size=args.crop_size, stride=args.stride)
-    return options
-
-
-def evaluation_options(config, test_config, multilabel=None, sweep_thresholds=False):
-    """The `EvaluationOptions` of a config: evaluators, class names, test_config.
-
-    Checked here, before any training or inference: a `test_config` key that evaluation
-    does not take, an `evaluators:` entry that cannot be built, or a threshold sweep of a
-    model that is neither binary nor multi-label (`multilabel`: default from the config)
-    is a `ConfigError`. `sweep_thresholds` adds a `ThresholdSweep` (`--sweep_thresholds`).
-    """
-    supported = InferenceOptions.keys()
-    unknown = sorted(set(test_config) - supported)
-    if unknown:
-        raise ConfigError(f"`test_config` has {', '.join(unknown)}, which evaluation does not "
-                          f"take; supported keys: {', '.join(sorted(supported))}.")
-    evaluators = config.dic.get("evaluators")
-    if evaluators is not None:
-        try:
-            evaluators = build_evaluators(evaluators)
-        except ValueError as error:
-            raise ConfigError(f"`evaluators`: {error}") from error
-        for position, evaluator in enumerate(evaluators):
-            try:
-                if hasattr(evaluator, "check_classes"):
-                    evaluator.check_classes(output_channels(config),
-                                            config.dic.get("class_names"))
-            except ValueError as error:
-                raise ConfigError(f"`evaluators[{position}].classes`: {error}") from error
-    sweeps = [e for e in evaluators or [] if isinstance(e, ThresholdSweep)]
-    if sweep_thresholds and not sweeps:
-        evaluators = (default_evaluators() if evaluators is None else evaluators)
-        sweeps = [ThresholdSweep()]
-        evaluators.append(sweeps[0])
-    if sweeps:
-        try:
-            check_sweepable(output_channels(config),
-                            is_multilabel(config.dic) if multilabel is None else multilabel)
-        except ValueError as error:
-            where = "--sweep_thresholds" if sweep_thresholds else "`evaluators`"
-            raise ConfigError(f"{where}: {error}") from error
-    return EvaluationOptions(evaluators=evaluators, class_names=config.dic.get("class_names"),
-                             inference=InferenceOptions(**test_config))
+from paddleseg_imbalance.evaluation import ObjectMetrics, ThresholdSweep, evaluate
+from paddleseg_imbalance.evaluation.threshold_sweep import scored_channels
 
 
 def run(args):
