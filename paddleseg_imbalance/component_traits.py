@@ -52,7 +52,7 @@ TRAITS = {
     "DiceLoss": _SOFTMAX_WEIGHTED,
     "PointCrossEntropyLoss": _SOFTMAX_WEIGHTED,
     "BootstrappedCrossEntropyLoss": _SOFTMAX_WEIGHTED,
-    "OhemCrossEntropyLoss": _SOFTMAX,
+    "OhemCrossEntropyLoss": _SOFTMAX_WEIGHTED,   # `weight` per class on PaddleSeg develop
     "LovaszSoftmaxLoss": _SOFTMAX,
     "MultiClassFocalLoss": _SOFTMAX,
     "PixelContrastCrossEntropyLoss": _SOFTMAX,
