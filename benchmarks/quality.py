@@ -330,20 +330,29 @@ def verdicts(summary):
     return lines
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    ensure_demo_data(args.workdir, args.data)
+def run_all(args, train_one, metric_name, metric_key):
+    """Train every (recipe, seed) of `args` with `train_one(args, recipe, seed, threads)`,
+    `args.jobs` at a time; their results, printing `metric_name` of each as it ends."""
     threads = max(1, (os.cpu_count() or 1) // args.jobs)
     # Seeds outermost, so that recipes of one seed run side by side under the same load.
     runs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
     print(f"{len(runs)} trainings of {args.iters} iterations, {args.jobs} at a time, "
           f"{threads} thread(s) each; logs under {args.out}", flush=True)
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(train, args, recipe, seed, threads) for recipe, seed in runs]
+        futures = [pool.submit(train_one, args, recipe, seed, threads)
+                   for recipe, seed in runs]
         results = []
         for (recipe, seed), future in zip(runs, futures):
             results.append(future.result())
-            print(f"  {recipe} seed {seed}: fg IoU {results[-1]['iou']:.3f}", flush=True)
+            print(f"  {recipe} seed {seed}: {metric_name} {results[-1][metric_key]:.3f}",
+                  flush=True)
+    return results
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    ensure_demo_data(args.workdir, args.data)
+    results = run_all(args, train, "fg IoU", "iou")
     summary = summarise(results, args.recipes)
     with open(os.path.join(args.out, "summary.json"), "w") as file:
         json.dump(summary, file, indent=1)

@@ -35,11 +35,10 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from prettytable import PrettyTable
 
-from quality import seconds_per_iteration
+from quality import run_all, seconds_per_iteration
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(REPO, "configs", "multilabel")
@@ -226,17 +225,7 @@ def verdicts(summary):
 def main(argv=None):
     args = parse_args(argv)
     ensure_demo_data(args.workdir, args.layout)
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
-    # Seeds outermost, so that recipes of one seed run side by side under the same load.
-    runs = [(recipe, seed) for seed in args.seeds for recipe in args.recipes]
-    print(f"{len(runs)} trainings of {args.iters} iterations, {args.jobs} at a time, "
-          f"{threads} thread(s) each; logs under {args.out}", flush=True)
-    with ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(train, args, recipe, seed, threads) for recipe, seed in runs]
-        results = []
-        for (recipe, seed), future in zip(runs, futures):
-            results.append(future.result())
-            print(f"  {recipe} seed {seed}: label mIoU {results[-1]['miou']:.3f}", flush=True)
+    results = run_all(args, train, "label mIoU", "miou")
     summary = summarise(results, args.recipes)
     with open(os.path.join(args.out, "summary.json"), "w") as file:
         json.dump(summary, file, indent=1)
