@@ -18,6 +18,10 @@ from paddleseg_imbalance.component_traits import AUX_TRANSFORM, MULTILABEL_DATAS
 DATASET_SECTIONS = ("train_dataset", "val_dataset")
 # PaddleSeg's `Dataset` default, also what the plugin assumes when a section says nothing.
 DEFAULT_IGNORE_INDEX = 255
+# Above this share of ignored label pixels a dataset is suspect (0/255 masks under
+# ignore_index 255 are the usual cause): the lint's data scan and the evaluation's
+# degenerate check warn at the same share.
+IGNORE_SHARE_LIMIT = 0.30
 
 
 def is_positive_int(value):

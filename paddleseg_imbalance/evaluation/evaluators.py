@@ -31,6 +31,7 @@ import numpy as np
 from paddleseg.utils import logger
 from prettytable import PrettyTable
 
+from paddleseg_imbalance.config.sections import IGNORE_SHARE_LIMIT
 from paddleseg_imbalance.evaluation.manager import EVALUATORS
 from paddleseg_imbalance.registry import register
 
@@ -343,7 +344,8 @@ class DegenerateResultCheck(Evaluator):
         min_small_objects (int): see ``small_objects_missed``.
     """
 
-    def __init__(self, max_pred_share=0.95, ignore_share_warn=0.3, small_object_iou=0.5,
+    def __init__(self, max_pred_share=0.95, ignore_share_warn=IGNORE_SHARE_LIMIT,
+                 small_object_iou=0.5,
                  min_small_objects=3):
         if not 0 < max_pred_share <= 1 or not 0 <= ignore_share_warn <= 1:
             raise ValueError(f"DegenerateResultCheck: max_pred_share {max_pred_share} must "

@@ -6,6 +6,7 @@ section in `ctx.data`; the checks below only read those summaries. Importing thi
 imports neither paddle nor numpy (`rules` lists these rules for `--list-rules`).
 """
 from paddleseg_imbalance.component_traits import REMAP_TRANSFORM
+from paddleseg_imbalance.config.sections import IGNORE_SHARE_LIMIT
 from paddleseg_imbalance.lint.findings import ERROR, WARNING, Violation, rule
 from paddleseg_imbalance.lint.model_outputs import (PER_STAGE_ARGUMENTS, output_stride,
                                                     selected_backbone_stages)
@@ -13,7 +14,6 @@ from paddleseg_imbalance.lint.model_outputs import (PER_STAGE_ARGUMENTS, output_
 # Files named in a finding's `data_files` (and the first few in its message).
 MAX_FILES = 10
 _IN_MESSAGE = 3
-IGNORE_SHARE_LIMIT = 0.30
 # Beyond this many values to renumber, a RemapLabels mapping is not the fix.
 MAX_REMAPPED = 16
 

@@ -29,7 +29,7 @@ from paddleseg_imbalance.lint.context import LabelCount
 from paddleseg_imbalance.lint.dry_run import dry_run
 from paddleseg_imbalance.lint.listing import ListingError, list_pairs
 from paddleseg_imbalance.lint.model_outputs import output_stride
-from paddleseg_imbalance.transforms.multilabel_aux import count_labels
+from paddleseg_imbalance.transforms.multilabel_aux import count_labels, is_0_255_mask
 
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 # Colours kept per RGB label file, most frequent first (enough for a colour table).
@@ -90,7 +90,7 @@ def _multilabel_channels(label, image_hw, ignore_index):
     hwc = multilabel_to_hwc(label, count_labels(label.shape, image_hw), image_hw)
     values = set(np.unique(hwc).tolist())
     # The transform reads 0/255 masks as binary (255 = label set), with a warning.
-    if 255 in values and 1 not in values and values <= {0, 255, ignore_index}:
+    if is_0_255_mask(values, ignore_index):
         hwc = (hwc == 255).astype(np.uint8)
     return hwc
 

@@ -116,10 +116,16 @@ def _label_values(label):
     return np.unique(label)
 
 
+def is_0_255_mask(values, ignore_index):
+    """Whether multi-label label `values` are 0/255 masks, read as 0/1 (255 = label set)."""
+    return _MASK_VALUE in values and 1 not in values and values <= {0, _MASK_VALUE,
+                                                                     ignore_index}
+
+
 def _binary(label, ignore_index):
     """`label` as uint8 0/1/`ignore_index`; 0/255 masks become 0/1 (warned once)."""
     values = set(_label_values(label).tolist())
-    if _MASK_VALUE in values and 1 not in values and values <= {0, _MASK_VALUE, ignore_index}:
+    if is_0_255_mask(values, ignore_index):
         warn_0_255_masks()
         return np.where(label == _MASK_VALUE, 1, label).astype(_LABEL_DTYPE)
     unexpected = sorted(values - {0, 1, ignore_index})
