@@ -12,6 +12,8 @@ from tests.helpers import (REPO, base_config, on_demo_data, run_tool, tiny_confi
                            train_with_eval, write)
 
 STRIDE4 = os.path.join(REPO, "configs", "demo", "pp_liteseg_stdc1_demo_recommended_stride4.yml")
+STRIDE4_WIDE = os.path.join(REPO, "configs", "demo",
+                            "pp_liteseg_stdc1_demo_recommended_stride4_wide.yml")
 PADDLESEG_STRIDE4 = os.path.join(
     REPO, "configs", "demo", "pp_liteseg_stdc1_demo_paddleseg_ce_dice_adamw_light_aux_stride4.yml")
 MULTILABEL = os.path.join(REPO, "configs", "multilabel", "pp_liteseg_stdc1_demo_multilabel.yml")
@@ -34,7 +36,7 @@ def stride4_base(loss_entries):
 # ------------------------------------------------------------------------------ lint
 
 
-@pytest.mark.parametrize("config", [STRIDE4, PADDLESEG_STRIDE4])
+@pytest.mark.parametrize("config", [STRIDE4, STRIDE4_WIDE, PADDLESEG_STRIDE4])
 def test_the_shipped_configs_are_clean_with_four_losses(config):
     from paddleseg_imbalance.config.resolve import resolve_config
 
