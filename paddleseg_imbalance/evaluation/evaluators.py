@@ -345,8 +345,7 @@ class DegenerateResultCheck(Evaluator):
     """
 
     def __init__(self, max_pred_share=0.95, ignore_share_warn=IGNORE_SHARE_LIMIT,
-                 small_object_iou=0.5,
-                 min_small_objects=3):
+                 small_object_iou=0.5, min_small_objects=3):
         if not 0 < max_pred_share <= 1 or not 0 <= ignore_share_warn <= 1:
             raise ValueError(f"DegenerateResultCheck: max_pred_share {max_pred_share} must "
                              f"be in (0, 1] and ignore_share_warn {ignore_share_warn} in "
